@@ -15,17 +15,15 @@ from .data import (
 )
 from .models import ModelNotFoundError, resolve_model
 
-__all__ = sorted(
-    [
-        "DataArgs",
-        "DataError",
-        "ModelNotFoundError",
-        "__version__",
-        "describe",
-        "few_shot",
-        "load_data",
-        "resolve_model",
-        "save_data",
-        "stratified_subsample",
-    ]
-)
+__all__ = [
+    "DataArgs",
+    "DataError",
+    "ModelNotFoundError",
+    "__version__",
+    "describe",
+    "few_shot",
+    "load_data",
+    "resolve_model",
+    "save_data",
+    "stratified_subsample",
+]

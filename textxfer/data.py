@@ -224,29 +224,33 @@ def _complete_splits(frames: dict[str, pd.DataFrame], args: DataArgs) -> dict[st
 
 
 def _label_names(frames: dict[str, pd.DataFrame], args: DataArgs) -> list[str]:
-    """Label names in id order: given, or sorted integers, or order of first sight in train."""
-    train_labels = frames["train"]["label"]
+    """Label names in id order: given, or sorted integers, or order of first sight in train (or all)."""
     if args.label_names is not None:
         names = [str(n) for n in args.label_names]
         frames.update({s: _ids_to_names(f, names) for s, f in frames.items()})
-    elif all(v.lstrip("-").isdigit() for v in train_labels.unique()):
-        names = [str(v) for v in sorted({int(v) for v in train_labels})]
-    else:
-        names = list(dict.fromkeys(train_labels))
+        return names
+    labels = frames["train" if "train" in frames else "all"]["label"]
+    if all(v.lstrip("-").isdigit() for v in labels.unique()):
+        return [str(v) for v in sorted({int(v) for v in labels})]
+    return list(dict.fromkeys(labels))
+
+
+def _check_labels(frames: dict[str, pd.DataFrame], names: list[str], given: bool) -> None:
+    train_labels = frames["train"]["label"]
     if train_labels.nunique() < 2:
         raise DataError(
             f"the training split has a single class ({train_labels.iloc[0]!r}); a classifier needs at least "
             "2 classes. Check --label-column, or that the file holds more than one label"
         )
+    seen = set(names) if given else set(train_labels)
     for split, frame in frames.items():
-        unseen = sorted(set(frame["label"]) - set(names))
+        unseen = sorted(set(frame["label"]) - seen)
         if unseen:
-            where = "label_names" if args.label_names is not None else "the training split"
+            where = "label_names" if given else "the training split"
             raise DataError(
-                f"labels {unseen[:5]} in the {split} split never occur in {where} (known: {names}); "
+                f"labels {unseen[:5]} in the {split} split never occur in {where} (known: {sorted(seen)}); "
                 "fix the data, or pass --label-names with every label"
             )
-    return names
 
 
 def _ids_to_names(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -316,8 +320,10 @@ def load_data(args: DataArgs | str | None = None, **overrides):
         args = DataArgs(**({"dataset": args} if args else {}), **overrides)
     elif overrides:
         args = DataArgs(**{**args.__dict__, **overrides})
-    frames = _complete_splits(_normalise(_raw_frames(args), args), args)
+    frames = _normalise(_raw_frames(args), args)
     names = _label_names(frames, args)
+    frames = _complete_splits(frames, args)
+    _check_labels(frames, names, given=args.label_names is not None)
     if args.k is not None:
         frames["train"] = few_shot(frames["train"], args.k, args.seed)
     if args.limit is not None:
