@@ -18,7 +18,7 @@ from .models import ModelNotFoundError
 from .tables import DataError
 
 # Order here is the order in --help.
-COMMAND_MODULES = ("data", "predict")
+COMMAND_MODULES = ("data", "baseline", "predict", "compare")
 
 USER_ERRORS = (ConfigError, DataError, ModelNotFoundError, FileNotFoundError, FileExistsError)
 

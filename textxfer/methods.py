@@ -1,0 +1,97 @@
+"""One entry point per comparable method, so the compare grid treats them all alike.
+
+``run_method(name, dataset, ...)`` fits on ``dataset["train"]``, evaluates on the evaluation split with
+``textxfer.metrics.evaluate`` and returns a ``MethodResult``. Baselines come from
+``textxfer.baselines``, fine-tuning from ``textxfer.finetune``, domain adaptation from ``textxfer.adapt``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError
+
+logger = logging.getLogger(__name__)
+
+BASELINE_METHODS = ("tfidf-lr", "tfidf-svm", "tfidf-sgd", "tfidf-nb", "bow-lr", "w2v-lr", "features-lr", "features-svm")
+FINETUNE_METHODS = ("finetune-full", "finetune-lora")
+ADAPT_METHODS = ("adapt-finetune", "adapt-finetune-lora")
+METHODS = {
+    **{m: "baseline" for m in BASELINE_METHODS},
+    **{m: "finetune" for m in FINETUNE_METHODS},
+    **{m: "adapt" for m in ADAPT_METHODS},
+}
+
+SMOKE_STEPS = 2
+
+
+@dataclass
+class MethodResult:
+    """What one method run reports to the grid."""
+
+    metrics: dict
+    fit_seconds: float
+    trainable_params: int | None = None
+    total_params: int | None = None
+
+
+def _kwargs_for(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in values.items() if k in names}
+
+
+def _linear_params(pipeline) -> int | None:
+    est = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+    total = 0
+    for attr in ("coef_", "intercept_", "feature_log_prob_", "class_log_prior_"):
+        value = getattr(est, attr, None)
+        if value is not None and hasattr(value, "size"):
+            total += int(value.size)
+    return total or None
+
+
+def run_baseline(method: str, dataset, seed: int, model: str, options: dict, eval_split: str) -> MethodResult:
+    """A scikit-learn baseline from ``textxfer.baselines``."""
+    from .baselines import BaselineArgs, train_baseline
+
+    values = {"method": method, "seed": seed, "random_state": seed, "model": model, **options}
+    args = BaselineArgs(**_kwargs_for(BaselineArgs, values))
+    result = train_baseline(args, dataset, eval_split=eval_split)
+    return MethodResult(result.metrics, result.fit_seconds, _linear_params(result.pipeline))
+
+
+def run_method(
+    method: str,
+    dataset,
+    seed: int = 0,
+    model: str = "default",
+    options: dict | None = None,
+    work_dir: str | Path = "runs/work",
+    eval_split: str = "test",
+    smoke: bool = False,
+) -> MethodResult:
+    """Fit ``method`` on ``dataset["train"]`` and evaluate it on ``dataset[eval_split]``.
+
+    Args:
+        method: a name from ``METHODS``.
+        dataset: ``DatasetDict`` with train/dev/test (text, ClassLabel label).
+        seed: seeds the method (model init, sampling inside the method).
+        model: pretrained model for transformer methods.
+        options: method-specific options (fields of the method's config dataclasses).
+        work_dir: scratch folder for model outputs.
+        eval_split: split to report metrics on.
+        smoke: tiny settings (a couple of optimisation steps) for CI.
+    """
+    options = dict(options or {})
+    kind = METHODS.get(method)
+    if kind is None:
+        raise ConfigError(f"unknown method {method!r}; expected one of {sorted(METHODS)}")
+    if kind == "baseline":
+        return run_baseline(method, dataset, seed, model, options, eval_split)
+    if kind == "finetune":
+        return run_finetune(method, dataset, seed, model, options, Path(work_dir), eval_split, smoke)
+    return run_adapt_finetune(method, dataset, seed, model, options, Path(work_dir), eval_split, smoke)
