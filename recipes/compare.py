@@ -1,6 +1,6 @@
 """Run a comparison grid from a YAML preset and print the table (e.g. recipes/configs/quick.yaml).
 
-    python recipes/compare.py recipes/configs/quick.yaml --out runs/quick
+python recipes/compare.py recipes/configs/quick.yaml --out runs/quick
 """
 
 from __future__ import annotations

@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from textxfer import compare as compare_mod
-from textxfer.compare import TABLE_COLUMNS, CompareArgs, cell_id, compare, load_compare_config, parse_size
+from textxfer.compare import (
+    TABLE_COLUMNS,
+    CompareArgs,
+    cell_id,
+    compare,
+    load_compare_config,
+    parse_size,
+)
 from textxfer.config import ConfigError
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "recipes" / "configs").glob("*.yaml"))
@@ -16,7 +23,13 @@ COMPARE_CONFIGS = [p for p in CONFIGS if "methods" in p.read_text()]
 
 
 def _args(tiny_dataset_dir, tmp_path, **kw) -> CompareArgs:
-    base = {"dataset": str(tiny_dataset_dir), "methods": ["tfidf-lr", "bow-lr"], "sizes": ["2/class", "full"], "seeds": [0, 1], "out": str(tmp_path / "grid")}
+    base = {
+        "dataset": str(tiny_dataset_dir),
+        "methods": ["tfidf-lr", "bow-lr"],
+        "sizes": ["2/class", "full"],
+        "seeds": [0, 1],
+        "out": str(tmp_path / "grid"),
+    }
     return CompareArgs(**{**base, **kw})
 
 
@@ -30,7 +43,13 @@ def test_grid_runs_every_cell_and_writes_the_table(tiny_dataset_dir, tmp_path):
     assert pd.read_csv(out / "results.csv").shape == (8, len(TABLE_COLUMNS))
     assert pd.read_parquet(out / "results.parquet")["cell_id"].tolist() == table["cell_id"].tolist()
     assert len(list((out / "cells").glob("*.json"))) == 8
-    for name in ("report.md", "report.html", "learning_curves.png", "cost_vs_accuracy.png", "confusion_matrix.png"):
+    for name in (
+        "report.md",
+        "report.html",
+        "learning_curves.png",
+        "cost_vs_accuracy.png",
+        "confusion_matrix.png",
+    ):
         assert (out / name).stat().st_size > 500, name
 
 
@@ -38,7 +57,9 @@ class Interrupted(BaseException):
     """Stands in for a kill / Ctrl-C in the middle of a grid."""
 
 
-def test_interrupted_grid_resumes_without_rerunning_finished_cells(tiny_dataset_dir, tmp_path, monkeypatch):
+def test_interrupted_grid_resumes_without_rerunning_finished_cells(
+    tiny_dataset_dir, tmp_path, monkeypatch
+):
     real = compare_mod.run_method
     calls: list[str] = []
     interrupt_at = [3]
@@ -70,14 +91,28 @@ def test_failed_cell_is_recorded_and_retried(tiny_dataset_dir, tmp_path, monkeyp
         raise ValueError("model exploded")
 
     monkeypatch.setattr(compare_mod, "run_method", broken)
-    table = compare(_args(tiny_dataset_dir, tmp_path, methods=["tfidf-lr"], sizes=["full"], seeds=[0]), progress=False)
+    table = compare(
+        _args(tiny_dataset_dir, tmp_path, methods=["tfidf-lr"], sizes=["full"], seeds=[0]),
+        progress=False,
+    )
     assert table["status"].tolist() == ["error"] and "model exploded" in table["error"][0]
     assert "model exploded" in (tmp_path / "grid" / "report.md").read_text()
 
 
 def test_augmented_cells_grow_the_training_set(tiny_dataset_dir, tmp_path):
     pytest.importorskip("nlpaug")
-    table = compare(_args(tiny_dataset_dir, tmp_path, methods=["tfidf-lr"], augment=["none", "eda"], sizes=["full"], seeds=[0], n_aug=2), progress=False)
+    table = compare(
+        _args(
+            tiny_dataset_dir,
+            tmp_path,
+            methods=["tfidf-lr"],
+            augment=["none", "eda"],
+            sizes=["full"],
+            seeds=[0],
+            n_aug=2,
+        ),
+        progress=False,
+    )
     rows = table.set_index("aug")
     assert rows.loc["none", "n_train_aug"] == 20
     assert rows.loc["eda", "n_train_aug"] == 60  # originals + 2 copies each
@@ -98,7 +133,14 @@ def test_sizes_and_bad_configs():
 
 @pytest.mark.parametrize("path", COMPARE_CONFIGS, ids=[p.stem for p in COMPARE_CONFIGS])
 def test_every_compare_preset_runs_in_smoke_mode(path, tiny_dataset_dir, tiny_bert, tmp_path):
-    args = load_compare_config(path, dataset=str(tiny_dataset_dir), model=str(tiny_bert), smoke=True, out=str(tmp_path / "out"), fail_fast=True)
+    args = load_compare_config(
+        path,
+        dataset=str(tiny_dataset_dir),
+        model=str(tiny_bert),
+        smoke=True,
+        out=str(tmp_path / "out"),
+        fail_fast=True,
+    )
     table = compare(args, progress=False)
     assert (table["status"] == "ok").all()
     assert set(table["method"]) == set(args.methods)
@@ -109,7 +151,9 @@ def test_cli_compare_prints_the_table(tiny_dataset_dir, tmp_path, capsys):
     from textxfer.cli import main
 
     cfg = tmp_path / "grid.yaml"
-    cfg.write_text(f"dataset: {tiny_dataset_dir}\nmethods: [tfidf-lr]\nsizes: [full]\nseeds: [0, 1]\n")
+    cfg.write_text(
+        f"dataset: {tiny_dataset_dir}\nmethods: [tfidf-lr]\nsizes: [full]\nseeds: [0, 1]\n"
+    )
     assert main(["compare", str(cfg), "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert "| tfidf-lr | none | 20 |" in out and "learning_curves.png" in out

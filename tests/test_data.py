@@ -268,3 +268,38 @@ def test_failed_load_writes_nothing(tmp_path):
     with pytest.raises(DataError):
         save_data(load_data(str(tmp_path)), tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# --- cross-domain and adaptation texts --------------------------------------------------------------
+
+
+def test_target_replaces_test_with_the_target_domain(shared_datasets):
+    from textxfer.data import adaptation_texts
+
+    ds = load_data("amazon_mds/books", target="amazon_mds/kitchen")
+    books, kitchen = load_data("amazon_mds/books"), load_data("amazon_mds/kitchen")
+    assert ds["train"]["text"] == books["train"]["text"]
+    assert ds["test"]["text"] == kitchen["test"]["text"]
+    assert names(ds) == names(books)
+    texts = adaptation_texts("amazon_mds/books", target="amazon_mds/kitchen")
+    assert not set(texts) & set(kitchen["test"]["text"])  # no held-out row leaks into adaptation
+    assert set(texts) <= set(kitchen["train"]["text"]) | set(kitchen["dev"]["text"])
+    assert len(texts) >= 1550
+
+
+def test_task_adaptive_texts_are_the_training_texts(tiny_dataset_dir):
+    from textxfer.data import adaptation_texts
+
+    ds = load_data(str(tiny_dataset_dir))
+    texts = adaptation_texts(str(tiny_dataset_dir))
+    assert texts == [t for t in ds["train"]["text"] if t not in set(ds["test"]["text"])]
+
+
+def test_target_with_other_labels_is_refused(tmp_path, tiny_dataset_dir):
+    rows = [("fine", "neutral"), ("good", "positive"), ("so so", "neutral"), ("great", "positive")]
+    write_csv(tmp_path / "test.csv", rows)
+    write_csv(tmp_path / "train.csv", rows)
+    with pytest.raises(
+        DataError, match=r"target .* has labels \['neutral'\] that the source .* never uses"
+    ):
+        load_data(str(tiny_dataset_dir), target=str(tmp_path))

@@ -21,7 +21,15 @@ def _table() -> pd.DataFrame:
                     "macro_f1": acc - 0.01, "n_eval": 50, "fit_seconds": 1.0 if method == "tfidf-lr" else 30.0,
                     "trainable_params": 10, "total_params": 10, "error": "",
                 })  # fmt: skip
-    rows.append({**rows[0], "cell_id": "bad", "status": "error", "accuracy": None, "error": "ValueError: boom"})
+    rows.append(
+        {
+            **rows[0],
+            "cell_id": "bad",
+            "status": "error",
+            "accuracy": None,
+            "error": "ValueError: boom",
+        }
+    )
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
@@ -47,7 +55,12 @@ def test_write_report_files_and_plot_data(tmp_path):
 
     matplotlib.use("Agg")
     table = _table()
-    cells = {"finetune-full__none__100__s1": {"confusion_matrix": [[20, 5], [3, 22]], "labels": ["neg", "pos"]}}
+    cells = {
+        "finetune-full__none__100__s1": {
+            "confusion_matrix": [[20, 5], [3, 22]],
+            "labels": ["neg", "pos"],
+        }
+    }
     paths = write_report(table, tmp_path, cells)
     for name in ("learning_curves", "cost_vs_accuracy", "confusion_matrix"):
         assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"

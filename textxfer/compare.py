@@ -38,22 +38,38 @@ _SIZE = re.compile(r"^(\d+)/class$")
 class CompareArgs:
     """A comparison grid: which methods, augmentations, training-set sizes and seeds to run."""
 
-    dataset: str = field("sst2", help="dataset name, file, folder or Hub id (as for `textxfer data`)")
+    dataset: str = field(
+        "sst2", help="dataset name, file, folder or Hub id (as for `textxfer data`)"
+    )
     methods: list[str] = field(["tfidf-lr"], help=f"methods to compare, from {sorted(METHODS)}")
-    augment: list[str] = field(["none"], help="augmentation recipes per cell ('none' = no augmentation)")
+    augment: list[str] = field(
+        ["none"], help="augmentation recipes per cell ('none' = no augmentation)"
+    )
     n_aug: int = field(4, help="augmented copies per training example when a recipe is used")
     sizes: list[Any] = field(["full"], help="training-set sizes: N rows, 'K/class', or 'full'")
-    seeds: list[int] = field([0], help="seeds; each varies the subsample, augmentation and model init")
-    model: str = field("default", help="pretrained model for transformer methods (Hub id, folder, 'default')")
+    seeds: list[int] = field(
+        [0], help="seeds; each varies the subsample, augmentation and model init"
+    )
+    model: str = field(
+        "default", help="pretrained model for transformer methods (Hub id, folder, 'default')"
+    )
     data: dict = field({}, help="extra DataArgs options (text_column, label_column, ...)")
     options: dict = field({}, help="per-method options, e.g. {finetune-full: {epochs: 3}}")
     eval_split: str = field("test", help="split every cell is evaluated on")
-    eval_limit: int | None = field(None, help="cap the evaluation split (stratified, fixed seed) for quick runs")
+    eval_limit: int | None = field(
+        None, help="cap the evaluation split (stratified, fixed seed) for quick runs"
+    )
     data_seed: int = field(42, help="seed of the train/dev/test split itself (fixed across cells)")
     num_proc: int = field(1, help="processes for augmentation")
-    out: str = field("runs/compare", help="output folder (cells/, results.csv/.parquet/.json, report)")
-    smoke: bool = field(False, help="tiny settings for CI: small sizes and eval set, 2 optimisation steps")
-    fail_fast: bool = field(False, help="stop at the first failing cell instead of recording the error")
+    out: str = field(
+        "runs/compare", help="output folder (cells/, results.csv/.parquet/.json, report)"
+    )
+    smoke: bool = field(
+        False, help="tiny settings for CI: small sizes and eval set, 2 optimisation steps"
+    )
+    fail_fast: bool = field(
+        False, help="stop at the first failing cell instead of recording the error"
+    )
 
     def __post_init__(self) -> None:
         for name in ("methods", "augment", "sizes", "seeds"):
@@ -67,7 +83,9 @@ class CompareArgs:
             raise ConfigError(f"unknown method(s) {unknown}; expected some of {sorted(METHODS)}")
         stray = sorted(set(self.options) - set(METHODS))
         if stray:
-            raise ConfigError(f"options given for unknown method(s) {stray}; keys must be among {sorted(METHODS)}")
+            raise ConfigError(
+                f"options given for unknown method(s) {stray}; keys must be among {sorted(METHODS)}"
+            )
         for size in self.sizes:
             parse_size(size)
         if self.eval_split not in ("train", "dev", "test"):
@@ -88,7 +106,9 @@ def parse_size(size: Any) -> tuple[str, int | None]:
     match = _SIZE.match(text.replace(" ", ""))
     if match and int(match.group(1)) > 0:
         return "per_class", int(match.group(1))
-    raise ConfigError(f"training-set size {size!r} not understood; expected a row count (100), 'K/class' (8/class) or 'full'")
+    raise ConfigError(
+        f"training-set size {size!r} not understood; expected a row count (100), 'K/class' (8/class) or 'full'"
+    )
 
 
 def load_compare_config(path: str | Path, **overrides: Any) -> CompareArgs:
@@ -103,8 +123,20 @@ def cell_id(method: str, aug: str, size: Any, seed: int) -> str:
 
 
 def _smoke(args: CompareArgs) -> CompareArgs:
-    sizes = sorted({"8/class" if parse_size(s)[0] != "rows" else min(int(parse_size(s)[1]), 24) for s in args.sizes}, key=str)
-    return dataclasses.replace(args, sizes=sizes[:2], seeds=args.seeds[:1], n_aug=1, eval_limit=min(args.eval_limit or 40, 40))
+    sizes = sorted(
+        {
+            "8/class" if parse_size(s)[0] != "rows" else min(int(parse_size(s)[1]), 24)
+            for s in args.sizes
+        },
+        key=str,
+    )
+    return dataclasses.replace(
+        args,
+        sizes=sizes[:2],
+        seeds=args.seeds[:1],
+        n_aug=1,
+        eval_limit=min(args.eval_limit or 40, 40),
+    )
 
 
 def _subsample(train, size: Any, seed: int):
@@ -115,7 +147,9 @@ def _subsample(train, size: Any, seed: int):
     if kind == "full":
         return train
     frame = pd.DataFrame({"label": train["label"], "_row": range(len(train))})
-    picked = few_shot(frame, n, seed) if kind == "per_class" else stratified_subsample(frame, n, seed)
+    picked = (
+        few_shot(frame, n, seed) if kind == "per_class" else stratified_subsample(frame, n, seed)
+    )
     return train.select(picked["_row"].tolist())
 
 
@@ -135,17 +169,27 @@ def _load(args: CompareArgs):
 
     ds = load_data(DataArgs(dataset=args.dataset, seed=args.data_seed, **args.data))
     if args.eval_limit:
-        frame = pd.DataFrame({"label": ds[args.eval_split]["label"], "_row": range(len(ds[args.eval_split]))})
+        frame = pd.DataFrame(
+            {"label": ds[args.eval_split]["label"], "_row": range(len(ds[args.eval_split]))}
+        )
         rows = stratified_subsample(frame, args.eval_limit, args.data_seed)["_row"].tolist()
         ds = DatasetDict({**ds, args.eval_split: ds[args.eval_split].select(rows)})
     return ds
 
 
-def _run_cell(args: CompareArgs, ds, method: str, aug: str, size: Any, seed: int, out: Path) -> dict:
+def _run_cell(
+    args: CompareArgs, ds, method: str, aug: str, size: Any, seed: int, out: Path
+) -> dict:
     from datasets import DatasetDict
 
     cid = cell_id(method, aug, size, seed)
-    record: dict[str, Any] = {"cell_id": cid, "method": method, "aug": aug, "size": str(size), "seed": seed}
+    record: dict[str, Any] = {
+        "cell_id": cid,
+        "method": method,
+        "aug": aug,
+        "size": str(size),
+        "seed": seed,
+    }
     try:
         train = _subsample(ds["train"], size, seed)
         record["n_train"] = len(train)
@@ -183,7 +227,9 @@ def build_table(cells: dict[str, dict]) -> pd.DataFrame:
     """The tidy results table (one row per cell, TABLE_COLUMNS)."""
     rows = [{c: rec.get(c) for c in TABLE_COLUMNS} for rec in cells.values()]
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    return table.sort_values(["method", "aug", "n_train", "seed"], na_position="last").reset_index(drop=True)
+    return table.sort_values(["method", "aug", "n_train", "seed"], na_position="last").reset_index(
+        drop=True
+    )
 
 
 def write_table(table: pd.DataFrame, out: Path) -> None:
@@ -203,7 +249,13 @@ def _wanted(cells: dict[str, dict], args: CompareArgs) -> dict[str, dict]:
 
 def plan(args: CompareArgs) -> list[tuple[str, str, Any, int]]:
     """Every (method, aug, size, seed) cell of the grid, in run order (cheap sizes first)."""
-    return [(m, a, s, seed) for s in args.sizes for seed in args.seeds for a in args.augment for m in args.methods]
+    return [
+        (m, a, s, seed)
+        for s in args.sizes
+        for seed in args.seeds
+        for a in args.augment
+        for m in args.methods
+    ]
 
 
 def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:

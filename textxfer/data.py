@@ -37,6 +37,7 @@ SPLITS = ("train", "dev", "test")
 __all__ = [
     "DataArgs",
     "DataError",
+    "adaptation_texts",
     "describe",
     "few_shot",
     "load_data",
@@ -70,6 +71,10 @@ class DataArgs:
         None, help="cap every split at this many rows (stratified sample), for quick runs"
     )
     seed: int = field(42, help="seed for splitting and sampling")
+    target: str | None = field(
+        None,
+        help="cross-domain: keep train/dev of `dataset`, evaluate on this dataset's test split",
+    )
 
     def __post_init__(self) -> None:
         if not self.dataset or not str(self.dataset).strip():
@@ -135,11 +140,9 @@ def _hub_frames(args: DataArgs, root: Path | None) -> dict[str, pd.DataFrame]:
     looks_like_path = (
         os.sep in args.dataset and args.dataset.count("/") != 1 or args.dataset.startswith(".")
     )
-    if (
-        looks_like_path
-        or os.environ.get("HF_HUB_OFFLINE") == "1"
-        or os.environ.get("HF_DATASETS_OFFLINE") == "1"
-    ):
+    from .models import hub_reachable
+
+    if looks_like_path or os.environ.get("HF_DATASETS_OFFLINE") == "1" or not hub_reachable():
         raise DataError(
             f"dataset {args.dataset!r} not found: no such file or folder, no local dataset of that name; {hint}"
         )
@@ -316,19 +319,78 @@ def load_data(args: DataArgs | str | None = None, **overrides):
     Raises:
         DataError: with what was expected, what was found and the fix.
     """
-    if args is None or isinstance(args, str):
-        args = DataArgs(**({"dataset": args} if args else {}), **overrides)
-    elif overrides:
-        args = DataArgs(**{**args.__dict__, **overrides})
-    frames = _normalise(_raw_frames(args), args)
-    names = _label_names(frames, args)
-    frames = _complete_splits(frames, args)
-    _check_labels(frames, names, given=args.label_names is not None)
+    args = _as_args(args, overrides)
+    frames, names = _splits(args)
+    if args.target:
+        frames["test"] = _target_test(args, names)
     if args.k is not None:
         frames["train"] = few_shot(frames["train"], args.k, args.seed)
     if args.limit is not None:
         frames = {s: stratified_subsample(f, args.limit, args.seed) for s, f in frames.items()}
     return _to_datasetdict(frames, names)
+
+
+def _as_args(args: DataArgs | str | None, overrides: dict) -> DataArgs:
+    if args is None or isinstance(args, str):
+        return DataArgs(**({"dataset": args} if args else {}), **overrides)
+    return DataArgs(**{**args.__dict__, **overrides}) if overrides else args
+
+
+def _splits(args: DataArgs) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Complete, checked train/dev/test frames of ``args.dataset`` and its label names."""
+    frames = _normalise(_raw_frames(args), args)
+    names = _label_names(frames, args)
+    frames = _complete_splits(frames, args)
+    _check_labels(frames, names, given=args.label_names is not None)
+    return frames, names
+
+
+def _target_frames(args: DataArgs) -> dict[str, pd.DataFrame]:
+    target = DataArgs(
+        **{**args.__dict__, "dataset": args.target, "target": None, "k": None, "limit": None}
+    )
+    return _splits(target)[0]
+
+
+def _target_test(args: DataArgs, names: list[str]) -> pd.DataFrame:
+    test = _target_frames(args)["test"]
+    unseen = sorted(set(test["label"]) - set(names))
+    if unseen:
+        raise DataError(
+            f"target {args.target!r} has labels {unseen[:5]} that the source {args.dataset!r} never uses "
+            f"(source labels: {names}); cross-domain evaluation needs the same label set"
+        )
+    logger.info(
+        "cross-domain: train on %s, evaluate on %s test (%d rows)",
+        args.dataset,
+        args.target,
+        len(test),
+    )
+    return test
+
+
+def adaptation_texts(args: DataArgs | str, **overrides) -> list[str]:
+    """Unlabelled texts for domain adaptation, never a test row.
+
+    With ``target`` set: the target's train and dev texts (domain-adaptive); otherwise the dataset's
+    own train texts (task-adaptive). Texts equal to any evaluation (test) text are removed, so
+    duplicated rows cannot leak held-out content into pretraining.
+    """
+    args = _as_args(args, overrides)
+    if args.target:
+        frames = _target_frames(args)
+        texts = [*frames["train"]["text"], *frames["dev"]["text"]]
+        held_out = set(frames["test"]["text"])
+    else:
+        frames, _ = _splits(args)
+        texts = list(frames["train"]["text"])
+        held_out = set(frames["test"]["text"])
+    kept = [t for t in texts if t not in held_out]
+    if len(kept) < len(texts):
+        logger.info(
+            "adaptation texts: removed %d that also occur in the test split", len(texts) - len(kept)
+        )
+    return kept
 
 
 def save_data(dataset, folder: str | Path) -> Path:

@@ -17,7 +17,16 @@ from .config import ConfigError
 
 logger = logging.getLogger(__name__)
 
-BASELINE_METHODS = ("tfidf-lr", "tfidf-svm", "tfidf-sgd", "tfidf-nb", "bow-lr", "w2v-lr", "features-lr", "features-svm")
+BASELINE_METHODS = (
+    "tfidf-lr",
+    "tfidf-svm",
+    "tfidf-sgd",
+    "tfidf-nb",
+    "bow-lr",
+    "w2v-lr",
+    "features-lr",
+    "features-svm",
+)
 FINETUNE_METHODS = ("finetune-full", "finetune-lora")
 ADAPT_METHODS = ("adapt-finetune", "adapt-finetune-lora")
 METHODS = {
@@ -54,7 +63,9 @@ def _linear_params(pipeline) -> int | None:
     return total or None
 
 
-def run_baseline(method: str, dataset, seed: int, model: str, options: dict, eval_split: str) -> MethodResult:
+def run_baseline(
+    method: str, dataset, seed: int, model: str, options: dict, eval_split: str
+) -> MethodResult:
     """A scikit-learn baseline from ``textxfer.baselines``."""
     from .baselines import BaselineArgs, train_baseline
 
@@ -93,5 +104,47 @@ def run_method(
     if kind == "baseline":
         return run_baseline(method, dataset, seed, model, options, eval_split)
     if kind == "finetune":
-        return run_finetune(method, dataset, seed, model, options, Path(work_dir), eval_split, smoke)
-    return run_adapt_finetune(method, dataset, seed, model, options, Path(work_dir), eval_split, smoke)
+        return run_finetune(
+            method, dataset, seed, model, options, Path(work_dir), eval_split, smoke
+        )
+    return run_adapt_finetune(
+        method, dataset, seed, model, options, Path(work_dir), eval_split, smoke
+    )
+
+
+def _finetune_configs(
+    method: str, model: str, seed: int, options: dict, smoke: bool
+) -> dict[str, Any]:
+    from .config import build_configs
+    from .train_args import LoraArgs, ModelArgs, TrainArgs
+
+    values = {"model": model, "seed": seed, "progress_bar": False, **options}
+    values["lora"] = method.endswith("lora")
+    if smoke:
+        values.update(max_steps=SMOKE_STEPS, eval_strategy="no", load_best=False)
+    values.pop("out", None)
+    sections = {"model": ModelArgs, "train": TrainArgs, "lora": LoraArgs}
+    return build_configs(sections, values, source=f"options of {method}")
+
+
+def run_finetune(
+    method: str,
+    dataset,
+    seed: int,
+    model: str,
+    options: dict,
+    work_dir: Path,
+    eval_split: str,
+    smoke: bool,
+) -> MethodResult:
+    """Full or LoRA fine-tuning with ``textxfer.finetune`` (no model folder is kept)."""
+    from .finetune import finetune
+
+    cfg = _finetune_configs(method, model, seed, options, smoke)
+    result = finetune(cfg["model"], None, cfg["train"], cfg["lora"], dataset=dataset)
+    return MethodResult(
+        result.metrics[eval_split],
+        result.train_seconds,
+        result.trainable_params,
+        result.total_params,
+    )

@@ -40,7 +40,8 @@ def default_model_path() -> Path:
     return path
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """False when HF_HUB_OFFLINE is set or the Hub host cannot be reached within ``timeout`` s."""
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
         return False
     host = os.environ.get("HF_ENDPOINT", "https://huggingface.co").split("://")[-1].split("/")[0]
@@ -88,7 +89,7 @@ def resolve_model(model: str | os.PathLike | None) -> str:
         raise ModelNotFoundError(
             f"model folder {text!r} not found; pass an existing folder, a Hub id or 'default'"
         )
-    if _cached_on_hub(text) or _hub_reachable():
+    if _cached_on_hub(text) or hub_reachable():
         return text
     raise ModelNotFoundError(
         f"model {text!r} is not a local folder, not in the Hugging Face cache, and the Hub cannot be reached. "

@@ -70,7 +70,14 @@ def plot_learning_curves(summary: pd.DataFrame, path: Path, metric: str = "accur
     for (method, aug), part in summary.groupby(["method", "aug"], sort=True):
         part = part.sort_values("n_train")
         style = "-" if aug == "none" else "--"
-        ax.errorbar(part["n_train"], part["mean"], yerr=part["sd"], fmt=f"o{style}", capsize=3, label=_line_label(method, aug))
+        ax.errorbar(
+            part["n_train"],
+            part["mean"],
+            yerr=part["sd"],
+            fmt=f"o{style}",
+            capsize=3,
+            label=_line_label(method, aug),
+        )
     ax.set_xscale("log")
     ax.set_xlabel("labelled training examples (log scale)")
     ax.set_ylabel(f"test {metric}")
@@ -90,9 +97,13 @@ def plot_cost(summary: pd.DataFrame, path: Path, metric: str = "accuracy") -> Pa
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for (method, aug), part in summary.groupby(["method", "aug"], sort=True):
-        ax.scatter(part["fit_seconds"].clip(lower=1e-3), part["mean"], label=_line_label(method, aug))
+        ax.scatter(
+            part["fit_seconds"].clip(lower=1e-3), part["mean"], label=_line_label(method, aug)
+        )
         for row in part.itertuples(index=False):
-            ax.annotate(str(row.n_train), (max(row.fit_seconds, 1e-3), row.mean), fontsize=7, alpha=0.7)
+            ax.annotate(
+                str(row.n_train), (max(row.fit_seconds, 1e-3), row.mean), fontsize=7, alpha=0.7
+            )
     ax.set_xscale("log")
     ax.set_xlabel("fit time, seconds (log scale)")
     ax.set_ylabel(f"test {metric}")
@@ -121,7 +132,14 @@ def plot_confusion(matrix: list[list[int]], labels: list[str], title: str, path:
     ax.set_title(title, fontsize=9)
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
-            ax.text(j, i, int(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > cm.max() / 2 else "black")
+            ax.text(
+                j,
+                i,
+                int(cm[i, j]),
+                ha="center",
+                va="center",
+                color="white" if cm[i, j] > cm.max() / 2 else "black",
+            )
     return _save(fig, path)
 
 
@@ -143,12 +161,21 @@ def _best_cell(table: pd.DataFrame, summary: pd.DataFrame, metric: str) -> pd.Se
     if summary.empty:
         return None
     largest = summary[summary["n_train"] == summary["n_train"].max()].iloc[0]
-    runs = table[(table["status"] == "ok") & (table["method"] == largest.method) & (table["aug"] == largest.aug)]
+    runs = table[
+        (table["status"] == "ok")
+        & (table["method"] == largest.method)
+        & (table["aug"] == largest.aug)
+    ]
     runs = runs[runs["n_train"] == largest.n_train]
     return runs.sort_values(metric, ascending=False).iloc[0] if len(runs) else None
 
 
-def write_report(table: pd.DataFrame, out_dir: str | Path, cells: dict[str, dict] | None = None, metric: str = "accuracy") -> dict:
+def write_report(
+    table: pd.DataFrame,
+    out_dir: str | Path,
+    cells: dict[str, dict] | None = None,
+    metric: str = "accuracy",
+) -> dict:
     """Write ``report.md``, ``report.html`` and PNG plots into ``out_dir``; return their paths.
 
     Args:
@@ -168,11 +195,17 @@ def write_report(table: pd.DataFrame, out_dir: str | Path, cells: dict[str, dict
     record = (cells or {}).get(cell["cell_id"]) if cell is not None else None
     if record and record.get("confusion_matrix"):
         title = f"best: {_line_label(cell['method'], cell['aug'])}, n_train={cell['n_train']}, seed={cell['seed']}"
-        paths["confusion_matrix"] = plot_confusion(record["confusion_matrix"], record["labels"], title, out_dir / "confusion_matrix.png")
+        paths["confusion_matrix"] = plot_confusion(
+            record["confusion_matrix"], record["labels"], title, out_dir / "confusion_matrix.png"
+        )
     failed = table[table["status"] != "ok"]
     plots = dict(paths)
-    paths["markdown"] = atomic_write_text(out_dir / "report.md", _markdown(summary, best, plots, failed, metric))
-    paths["html"] = atomic_write_text(out_dir / "report.html", _html(summary, best, plots, failed, metric))
+    paths["markdown"] = atomic_write_text(
+        out_dir / "report.md", _markdown(summary, best, plots, failed, metric)
+    )
+    paths["html"] = atomic_write_text(
+        out_dir / "report.html", _html(summary, best, plots, failed, metric)
+    )
     logger.info("report written to %s", out_dir)
     return {k: str(v) for k, v in paths.items()}
 
@@ -199,12 +232,20 @@ def _markdown(summary, best, paths, failed, metric) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _html(summary: pd.DataFrame, best: pd.DataFrame, paths: dict, failed: pd.DataFrame, metric: str) -> str:
+def _html(
+    summary: pd.DataFrame, best: pd.DataFrame, paths: dict, failed: pd.DataFrame, metric: str
+) -> str:
     def table(frame: pd.DataFrame) -> str:
         return frame.to_html(index=False, float_format=lambda v: f"{v:.4f}", border=1)
 
-    imgs = "".join(f'<h3>{html.escape(n)}</h3><img src="{html.escape(Path(p).name)}" style="max-width:720px">' for n, p in paths.items())
-    errors = "".join(f"<li>{html.escape(str(r.cell_id))}: {html.escape(str(r.error))}</li>" for r in failed.itertuples(index=False))
+    imgs = "".join(
+        f'<h3>{html.escape(n)}</h3><img src="{html.escape(Path(p).name)}" style="max-width:720px">'
+        for n, p in paths.items()
+    )
+    errors = "".join(
+        f"<li>{html.escape(str(r.cell_id))}: {html.escape(str(r.error))}</li>"
+        for r in failed.itertuples(index=False)
+    )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>textxfer compare report</title></head><body>"
         f"<h1>textxfer compare report</h1><h2>{metric}: mean ± sd over seeds</h2>{table(summary)}"

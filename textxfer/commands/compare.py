@@ -12,8 +12,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``compare``."""
     from ..compare import CompareArgs
 
-    p = sub.add_parser("compare", help="methods x augmentation x sizes x seeds -> one table, report and plots")
-    p.add_argument("config", help="YAML file of CompareArgs (see recipes/configs/quick.yaml); flags override it")
+    p = sub.add_parser(
+        "compare", help="methods x augmentation x sizes x seeds -> one table, report and plots"
+    )
+    p.add_argument(
+        "config",
+        help="YAML file of CompareArgs (see recipes/configs/quick.yaml); flags override it",
+    )
     add_dataclass_args(p, CompareArgs)
     p.set_defaults(func=run)
 

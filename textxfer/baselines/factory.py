@@ -1,0 +1,236 @@
+"""``BaselineArgs`` (the one list of baseline options) and ``make_baseline`` (method -> Pipeline).
+
+>>> from textxfer.baselines import make_baseline
+>>> pipe = make_baseline("tfidf-lr", C=4.0, ngram_range=[1, 2])
+>>> [name for name, _ in pipe.steps]
+['vectorizer', 'clf']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from sklearn.pipeline import Pipeline
+
+from ..config import ConfigError, field
+from .bow import ANALYZERS, make_linear, make_vectorizer
+
+# method -> (features, classifier). Features: tfidf, bow, w2v, features (frozen transformer).
+METHODS = {
+    "tfidf-lr": ("tfidf", "lr"),
+    "tfidf-svm": ("tfidf", "svm"),
+    "tfidf-sgd": ("tfidf", "sgd"),
+    "tfidf-nb": ("tfidf", "nb"),
+    "bow-lr": ("bow", "lr"),
+    "w2v-lr": ("w2v", "lr"),
+    "features-lr": ("features", "lr"),
+    "features-svm": ("features", "svm"),
+}
+KERNELS = ("linear", "rbf")
+POOLINGS = ("mean", "cls")
+W2V_POOLINGS = ("mean", "tfidf")
+
+
+@dataclass
+class BaselineArgs:
+    """Which baseline to fit (features + classifier) and its hyperparameters."""
+
+    method: str = field("tfidf-lr", help=f"baseline: {' | '.join(METHODS)}")
+    analyzer: str = field("word", help=f"tfidf/bow n-grams: {' | '.join(ANALYZERS)}")
+    ngram_range: list[int] = field([1, 2], help="word n-gram sizes [min, max]")
+    char_ngram_range: list[int] = field([2, 5], help="character n-gram sizes [min, max]")
+    min_df: int = field(1, help="tfidf/bow: drop terms in fewer training texts than this")
+    max_features: int | None = field(None, help="tfidf/bow: keep the most frequent terms only")
+    sublinear_tf: bool = field(True, help="tfidf: use 1 + log(tf)")
+    C: float = field(1.0, help="inverse regularisation strength of lr/svm")
+    alpha: float | None = field(None, help="sgd regularisation (1e-4) / nb smoothing (1.0)")
+    class_weight: str | None = field(None, help="class weights: null or balanced")
+    kernel: str = field("linear", help="svm kernel: linear (LinearSVC) or rbf (SVC)")
+    max_iter: int = field(2000, help="iteration cap of the classifier's solver")
+    w2v_size: int = field(100, help="word2vec vector size")
+    w2v_window: int = field(5, help="word2vec context window")
+    w2v_min_count: int = field(1, help="word2vec: ignore rarer words")
+    w2v_epochs: int = field(20, help="word2vec training epochs")
+    w2v_sg: bool = field(False, help="word2vec: skip-gram instead of CBOW")
+    w2v_pooling: str = field("mean", help="word2vec document vector: mean | tfidf")
+    w2v_vectors: str | None = field(None, help="pretrained KeyedVectors file instead of training")
+    model: str = field("default", help="features-*: encoder ('default', a folder or Hub id)")
+    pooling: str = field("mean", help="features-*: pooling of hidden states: mean | cls")
+    batch_size: int = field(64, help="features-*: texts per forward pass")
+    max_length: int = field(128, help="features-*: truncate texts to this many tokens")
+    device: str = field("auto", help="features-*: auto | cpu | cuda")
+    cache_dir: str | None = field(None, help="features-*: cache extracted features in this folder")
+    augment: str | None = field(None, help="augment the training split with this recipe (eda...)")
+    n_aug: int | None = field(
+        None, help="augmented copies per training text (with --augment; default: EDA's table)"
+    )
+    seed: int = field(42, help="random seed of the classifier, word2vec and augmentation")
+
+    def __post_init__(self) -> None:
+        self._check_choice("method", METHODS)
+        self._check_choice("analyzer", ANALYZERS)
+        self._check_choice("kernel", KERNELS)
+        self._check_choice("pooling", POOLINGS)
+        self._check_choice("w2v_pooling", W2V_POOLINGS)
+        self.ngram_range = _check_range("ngram_range", self.ngram_range)
+        self.char_ngram_range = _check_range("char_ngram_range", self.char_ngram_range)
+        if self.class_weight not in (None, "balanced"):
+            raise ConfigError(
+                f"class_weight must be null or 'balanced', found {self.class_weight!r}; "
+                "pass --class-weight balanced or leave it out"
+            )
+        for name in ("min_df", "max_iter", "w2v_size", "w2v_window", "w2v_min_count"):
+            _check_positive(name, getattr(self, name))
+        for name in ("w2v_epochs", "batch_size", "max_length"):
+            _check_positive(name, getattr(self, name))
+        if self.n_aug is not None:
+            _check_positive("n_aug", self.n_aug)
+        if self.max_features is not None:
+            _check_positive("max_features", self.max_features)
+        self.C = _check_number("C", self.C)
+        if self.alpha is not None:
+            self.alpha = _check_number("alpha", self.alpha)
+        if self.method == "tfidf-nb" and self.class_weight is not None:
+            raise ConfigError(
+                "tfidf-nb (ComplementNB) takes no class_weight (it already corrects for imbalance); "
+                "drop --class-weight or pick another method"
+            )
+
+    def _check_choice(self, name: str, choices) -> None:
+        value = getattr(self, name)
+        if value not in choices:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(
+                f"{name} must be one of {list(choices)}, found {value!r}; pass e.g. {flag} "
+                f"{next(iter(choices))}"
+            )
+
+    @property
+    def features(self) -> str:
+        """The feature family of ``method``: tfidf, bow, w2v or features."""
+        return METHODS[self.method][0]
+
+
+def _check_range(name: str, value) -> list[int]:
+    try:
+        if isinstance(value, (str, bytes)):
+            raise TypeError(value)
+        low, high = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{name} must be two integers [min, max], found {value!r}; e.g. --{name.replace('_', '-')} '[1, 2]'"
+        ) from None
+    if not 1 <= low <= high:
+        raise ConfigError(f"{name} must satisfy 1 <= min <= max, found [{low}, {high}]")
+    return [low, high]
+
+
+def _check_number(name: str, value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number > 0:
+        raise ConfigError(f"{name} must be a number > 0, found {value!r}; e.g. --{name} 1.0")
+    return number
+
+
+def _check_positive(name: str, value) -> None:
+    if value is None or int(value) < 1:
+        raise ConfigError(f"{name} must be a positive integer, found {value!r}")
+
+
+def build_pipeline(args: BaselineArgs) -> Pipeline:
+    """An unfitted scikit-learn ``Pipeline`` for ``args.method``.
+
+    Steps are named ``vectorizer`` or ``features``, then ``scaler`` for dense features, then
+    ``clf``; grid-search them as ``clf__C``, ``vectorizer__ngram_range`` and so on.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    family, kind = METHODS[args.method]
+    if family in ("tfidf", "bow"):
+        first = (
+            "vectorizer",
+            make_vectorizer(
+                analyzer=args.analyzer,
+                ngram_range=tuple(args.ngram_range),
+                char_ngram_range=tuple(args.char_ngram_range),
+                tfidf=family == "tfidf",
+                min_df=args.min_df,
+                max_features=args.max_features,
+                sublinear_tf=args.sublinear_tf,
+            ),
+        )
+        return Pipeline([first, ("clf", _classifier(args, kind))])
+    if family == "w2v":
+        from .word2vec import Word2VecVectorizer
+
+        first = (
+            "vectorizer",
+            Word2VecVectorizer(
+                vector_size=args.w2v_size,
+                window=args.w2v_window,
+                min_count=args.w2v_min_count,
+                epochs=args.w2v_epochs,
+                sg=int(bool(args.w2v_sg)),
+                pooling=args.w2v_pooling,
+                keyed_vectors=args.w2v_vectors,
+                random_state=args.seed,
+            ),
+        )
+    else:
+        from .features import TransformerFeaturizer
+
+        first = (
+            "features",
+            TransformerFeaturizer(
+                model=args.model,
+                pooling=args.pooling,
+                batch_size=args.batch_size,
+                max_length=args.max_length,
+                device=args.device,
+                cache_dir=args.cache_dir,
+            ),
+        )
+    return Pipeline([first, ("scaler", StandardScaler()), ("clf", _classifier(args, kind))])
+
+
+def _classifier(args: BaselineArgs, kind: str):
+    if kind == "svm" and args.kernel == "rbf":
+        from sklearn.svm import SVC
+
+        return SVC(C=args.C, kernel="rbf", class_weight=args.class_weight, random_state=args.seed)
+    return make_linear(
+        kind,
+        C=args.C,
+        class_weight=args.class_weight,
+        alpha=args.alpha,
+        max_iter=args.max_iter,
+        random_state=args.seed,
+    )
+
+
+def make_baseline(method: str = "tfidf-lr", **params) -> Pipeline:
+    """An unfitted baseline ``Pipeline`` for ``method``, configured by ``BaselineArgs`` fields.
+
+    Args:
+        method: one of ``METHODS`` (``tfidf-lr``, ``tfidf-svm``, ``tfidf-sgd``, ``tfidf-nb``,
+            ``bow-lr``, ``w2v-lr``, ``features-lr``, ``features-svm``).
+        **params: any ``BaselineArgs`` field, e.g. ``C=4.0``, ``analyzer="word+char"``,
+            ``model="default"``, ``seed=0``.
+
+    Returns:
+        ``sklearn.pipeline.Pipeline`` (see ``build_pipeline`` for the step names).
+
+    Raises:
+        ConfigError: an unknown method or parameter, or an invalid value.
+    """
+    known = {f.name for f in dataclasses.fields(BaselineArgs)} - {"method"}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown baseline parameter(s) {unknown}; expected some of {sorted(known)}"
+        )
+    return build_pipeline(BaselineArgs(method=method, **params))

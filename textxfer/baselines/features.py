@@ -1,0 +1,229 @@
+"""Frozen transformer features: texts -> pooled hidden states of a pretrained encoder.
+
+``TransformerFeaturizer`` is a scikit-learn transformer. The encoder is loaded on first use in
+``fit``/``transform`` (never in ``__init__``), runs under ``torch.inference_mode`` in batches of
+texts sorted by length (less padding), and its features can be cached on disk, keyed by the model,
+the texts, the pooling and ``max_length``.
+
+>>> from textxfer.baselines.features import TransformerFeaturizer
+>>> feats = TransformerFeaturizer("default", cache_dir="cache").fit_transform(["a film"])  # doctest: +SKIP
+>>> feats.shape                                                                          # doctest: +SKIP
+(1, 384)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .word2vec import _as_texts
+
+logger = logging.getLogger(__name__)
+
+POOLINGS = ("mean", "cls")
+CACHE_VERSION = 1
+
+
+class TransformerFeaturizer(TransformerMixin, BaseEstimator):
+    """Texts -> ``(n_texts, hidden_size)`` features from a frozen pretrained transformer.
+
+    Args:
+        model: ``"default"`` (the offline all-MiniLM-L6-v2), a local folder or a Hub id; resolved
+            with ``textxfer.models.resolve_model``.
+        pooling: ``"mean"`` (mean of the last hidden states over real tokens) or ``"cls"`` (the
+            first token's hidden state).
+        batch_size: texts per forward pass.
+        max_length: truncate texts to this many tokens.
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+        cache_dir: folder for cached features (``None``: no cache).
+        progress: show a tqdm progress bar; ``None`` shows it only on a terminal.
+
+    Attributes:
+        model_path_: the resolved model path or Hub id.
+        n_features_out_: hidden size of the encoder.
+        cache_hits_, cache_misses_: how many ``transform`` calls were served from / written to the
+            cache.
+        last_cache_path_: the cache file of the latest ``transform`` (``None`` without a cache).
+        last_cache_hit_: whether the latest ``transform`` came from the cache.
+    """
+
+    def __init__(
+        self,
+        model: str = "default",
+        pooling: str = "mean",
+        batch_size: int = 64,
+        max_length: int = 128,
+        device: str = "auto",
+        cache_dir: str | None = None,
+        progress: bool | None = None,
+    ):
+        self.model = model
+        self.pooling = pooling
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.device = device
+        self.cache_dir = cache_dir
+        self.progress = progress
+
+    # -- scikit-learn API -------------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Resolve and load the encoder; it learns nothing from ``X`` (the weights stay frozen)."""
+        self._check_params()
+        _as_texts(X)
+        from ..models import resolve_model
+
+        self.model_path_ = resolve_model(self.model)
+        self._drop_loaded()
+        encoder = self._encoder()[1]
+        self.n_features_out_ = int(encoder.config.hidden_size)
+        self.cache_hits_ = 0
+        self.cache_misses_ = 0
+        self.last_cache_path_ = None
+        self.last_cache_hit_ = False
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Features of ``X``, from the cache when the same texts were featurized before."""
+        check_is_fitted(self, "model_path_")
+        texts = _as_texts(X, allow_empty=True)
+        if not texts:
+            return np.zeros((0, self.n_features_out_), dtype=np.float32)
+        path = self.cache_path(texts)
+        self.last_cache_path_ = path
+        self.last_cache_hit_ = path is not None and path.is_file()
+        if self.last_cache_hit_:
+            self.cache_hits_ += 1
+            logger.info("features: cache hit %s (%d texts)", path, len(texts))
+            return np.load(path)
+        feats = self._encode(texts)
+        if path is not None:
+            self.cache_misses_ += 1
+            _atomic_save_npy(path, feats)
+            logger.info("features: cached %d x %d at %s", *feats.shape, path)
+        return feats
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """``feat0 .. feat{n-1}``."""
+        check_is_fitted(self, "model_path_")
+        return np.asarray([f"feat{i}" for i in range(self.n_features_out_)], dtype=object)
+
+    # -- cache ------------------------------------------------------------------------------
+
+    def cache_key(self, texts: list[str]) -> str:
+        """Hex digest of model identity + texts + pooling + max_length (the cache file name)."""
+        check_is_fitted(self, "model_path_")
+        digest = hashlib.sha256()
+        meta = {
+            "v": CACHE_VERSION,
+            "model": _model_fingerprint(self.model_path_),
+            "pooling": self.pooling,
+            "max_length": int(self.max_length),
+            "n": len(texts),
+        }
+        digest.update(json.dumps(meta, sort_keys=True).encode())
+        for text in texts:
+            digest.update(text.encode("utf-8"))
+            digest.update(b"\x00")
+        return digest.hexdigest()[:32]
+
+    def cache_path(self, texts: list[str]) -> Path | None:
+        """Where the features of ``texts`` are (or would be) cached; ``None`` without a cache."""
+        if self.cache_dir is None:
+            return None
+        return Path(self.cache_dir) / f"features-{self.cache_key(texts)}.npy"
+
+    # -- encoder ----------------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {list(POOLINGS)}, found {self.pooling!r}")
+        for name in ("batch_size", "max_length"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, found {getattr(self, name)}")
+
+    def _torch_device(self):
+        import torch
+
+        if self.device in (None, "auto"):
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+    def _encoder(self):
+        """(tokenizer, model), loaded once per instance and never pickled."""
+        loaded = self.__dict__.get("_loaded")
+        if loaded is None:
+            from transformers import AutoModel, AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(self.model_path_)
+            model = AutoModel.from_pretrained(self.model_path_)
+            model.to(self._torch_device()).eval()
+            loaded = self.__dict__["_loaded"] = (tokenizer, model)
+        return loaded
+
+    def _drop_loaded(self) -> None:
+        self.__dict__.pop("_loaded", None)
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_loaded", None)
+        return state
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        import torch
+        from tqdm.auto import tqdm
+
+        tokenizer, model = self._encoder()
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.zeros((len(texts), self.n_features_out_), dtype=np.float32)
+        starts = range(0, len(texts), int(self.batch_size))
+        disable = None if self.progress is None else not self.progress
+        with torch.inference_mode():
+            for start in tqdm(starts, desc="features", unit="batch", disable=disable):
+                idx = order[start : start + int(self.batch_size)]
+                batch = tokenizer(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=int(self.max_length),
+                    return_tensors="pt",
+                ).to(model.device)
+                hidden = model(**batch).last_hidden_state  # (batch, seq, hidden)
+                out[idx] = self._pool(hidden, batch["attention_mask"]).float().cpu().numpy()
+        return out
+
+    def _pool(self, hidden, mask):
+        if self.pooling == "cls":
+            return hidden[:, 0]
+        mask = mask.unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+def _model_fingerprint(model_path: str) -> str:
+    """Path plus size and mtime of the folder's files, so a rewritten folder misses the cache."""
+    path = Path(model_path)
+    if not path.is_dir():
+        return model_path  # a Hub id
+    files = sorted(p for p in path.iterdir() if p.is_file())
+    stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    return f"{path.resolve()}|{hashlib.sha256(repr(stats).encode()).hexdigest()[:16]}"
+
+
+def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npy.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, array)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,224 @@
+"""Save a fitted baseline to a folder and load it back as a ``Predictor``.
+
+A baseline folder holds::
+
+    textxfer.json     {"kind": "baseline", "method", "label_names", "pipeline", "encoder", versions}
+    pipeline.joblib   the fitted scikit-learn Pipeline (classes are label ids)
+    metrics.json      textxfer.metrics.evaluate output + fit_seconds, method, split sizes
+    predictions.csv   text, gold, predicted, p_<label>... (probabilities when the model has them)
+    config.yaml       every option used, sectioned (reusable as --config)
+    encoder/          features-* with a model other than "default": the frozen encoder itself
+
+``pipeline.joblib`` is a pickle: load only folders you trust.
+
+>>> from textxfer.predict import load_predictor
+>>> clf = load_predictor("runs/sst2-tfidf")      # doctest: +SKIP
+>>> clf.predict(["a great movie"])               # doctest: +SKIP
+['positive']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..config import dump_yaml
+from ..files import atomic_dir, atomic_write_json, read_json
+from ..predict import MARKER
+from ..tables import DataError
+
+logger = logging.getLogger(__name__)
+
+PIPELINE_FILE = "pipeline.joblib"
+ENCODER_DIR = "encoder"
+
+
+def _featurizers(pipeline) -> list:
+    from .features import TransformerFeaturizer
+
+    return [step for _, step in pipeline.steps if isinstance(step, TransformerFeaturizer)]
+
+
+def _save_encoders(pipeline, folder: Path) -> str | None:
+    """Save non-default frozen encoders into ``folder/encoder`` so the folder is self-contained."""
+    for featurizer in _featurizers(pipeline):
+        if featurizer.model == "default":
+            continue  # the pip-installed default resolves on any machine that has textxfer
+        tokenizer, model = featurizer._encoder()
+        tokenizer.save_pretrained(str(folder / ENCODER_DIR))
+        model.save_pretrained(str(folder / ENCODER_DIR))
+        return ENCODER_DIR
+    return None
+
+
+def predictions_frame(texts, gold, predicted, label_names, probabilities=None) -> pd.DataFrame:
+    """``text, gold, predicted`` (label names) and ``p_<label>`` columns when probabilities exist."""
+    frame = pd.DataFrame(
+        {
+            "text": list(texts),
+            "gold": [label_names[i] for i in gold],
+            "predicted": [label_names[i] for i in predicted],
+        }
+    )
+    if probabilities is not None:
+        for j, name in enumerate(label_names):
+            frame[f"p_{name}"] = probabilities[:, j]
+    return frame
+
+
+def save_baseline(result, out_dir: str | Path, texts, gold, config: dict | None = None) -> Path:
+    """Write a ``BaselineResult`` to ``out_dir`` atomically (layout in the module docstring).
+
+    Args:
+        result: a ``BaselineResult`` from ``train_baseline``.
+        out_dir: output folder; replaced as a whole if it exists.
+        texts: the evaluation texts, in the order of ``result.predictions``.
+        gold: their gold label ids.
+        config: more config sections for ``config.yaml`` (e.g. ``{"data": DataArgs(...)}``).
+
+    Returns:
+        ``out_dir`` as a ``Path``.
+    """
+    import joblib
+    import sklearn
+
+    from .. import __version__
+
+    sections = {name: _as_dict(c) for name, c in (config or {}).items()}
+    sections["baseline"] = _as_dict(result.args)
+    probabilities = _label_columns(result.pipeline, result.probabilities, result.label_names)
+    with atomic_dir(out_dir) as tmp:
+        encoder = _save_encoders(result.pipeline, tmp)
+        joblib.dump(result.pipeline, tmp / PIPELINE_FILE)
+        metrics = {
+            **result.metrics,
+            "method": result.args.method if result.args else None,
+            "eval_split": result.eval_split,
+            "n_train": result.n_train,
+            "fit_seconds": result.fit_seconds,
+        }
+        atomic_write_json(tmp / "metrics.json", metrics)
+        frame = predictions_frame(
+            texts, gold, result.predictions, result.label_names, probabilities
+        )
+        frame.to_csv(tmp / "predictions.csv", index=False)
+        (tmp / "config.yaml").write_text(dump_yaml(sections), encoding="utf-8")
+        info = {
+            "kind": "baseline",
+            "method": metrics["method"],
+            "label_names": list(result.label_names),
+            "pipeline": PIPELINE_FILE,
+            "encoder": encoder,
+            "textxfer_version": __version__,
+            "sklearn_version": sklearn.__version__,
+        }
+        atomic_write_json(tmp / MARKER, info)
+    logger.info("saved baseline to %s", out_dir)
+    return Path(out_dir)
+
+
+def _as_dict(config) -> dict:
+    return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config or {})
+
+
+def load_baseline(folder: str | Path):
+    """(fitted pipeline, ``textxfer.json`` info) from a folder written by ``save_baseline``."""
+    import joblib
+
+    folder = Path(folder)
+    info = read_json(folder / MARKER)
+    if info.get("kind") != "baseline":
+        raise DataError(f"{folder} holds a {info.get('kind')!r} model, not a baseline")
+    path = folder / info.get("pipeline", PIPELINE_FILE)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; re-run `textxfer baseline ... --out {folder}`")
+    pipeline = joblib.load(path)
+    for featurizer in _featurizers(pipeline):
+        # The training run's cache folder may not exist (or be writable) where the model is used.
+        featurizer.set_params(cache_dir=None)
+        if info.get("encoder"):
+            featurizer.model_path_ = str(folder / info["encoder"])
+    return pipeline, info
+
+
+def _label_columns(
+    pipeline, scores: np.ndarray | None, label_names: list[str]
+) -> np.ndarray | None:
+    """Reorder per-class columns (in ``classes_`` order) into ``label_names`` order."""
+    if scores is None:
+        return None
+    out = np.zeros((len(scores), len(label_names)), dtype=float)
+    out[:, np.asarray(pipeline.classes_, dtype=int)] = scores
+    return out
+
+
+class BaselinePredictor:
+    """A loaded baseline: ``predict``/``predict_proba`` over label names (``textxfer.predict``).
+
+    Classifiers without probabilities (svm) give a softmax of their decision scores from
+    ``predict_proba``: rows sum to 1 and the argmax is the prediction, but they are not
+    calibrated (``calibrated`` is False).
+    """
+
+    def __init__(self, pipeline, label_names: list[str], info: dict | None = None):
+        self.pipeline = pipeline
+        self.label_names = list(label_names)
+        self.info = info or {}
+        self.calibrated = hasattr(pipeline, "predict_proba")
+
+    def predict(self, texts: list[str]) -> list[str]:
+        """Predicted label names."""
+        ids = self.pipeline.predict(_check_texts(texts))
+        return [self.label_names[int(i)] for i in ids]
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """``(n, n_labels)`` probabilities, columns in ``label_names`` order."""
+        texts = _check_texts(texts)
+        if self.calibrated:
+            scores = self.pipeline.predict_proba(texts)
+        else:
+            scores = _softmax_scores(self.pipeline.decision_function(texts))
+        return _label_columns(self.pipeline, scores, self.label_names)
+
+    def evaluate(self, texts: list[str], labels: list[str]) -> dict:
+        """``textxfer.metrics.evaluate`` of the predictions against gold label names.
+
+        Raises:
+            DataError: a gold label the model was not trained on.
+        """
+        from ..metrics import evaluate
+
+        index = {name: i for i, name in enumerate(self.label_names)}
+        unseen = sorted({str(lab) for lab in labels} - set(index))
+        if unseen:
+            raise DataError(
+                f"labels {unseen[:5]} were never seen in training (known: {self.label_names}); "
+                "evaluate on data with the same label set, or retrain with those labels"
+            )
+        predicted = [index[name] for name in self.predict(texts)]
+        return evaluate([index[str(lab)] for lab in labels], predicted, self.label_names)
+
+
+def _softmax_scores(decision: np.ndarray) -> np.ndarray:
+    decision = np.asarray(decision, dtype=float)
+    if decision.ndim == 1:  # binary: one margin for classes_[1]
+        decision = np.stack([-decision, decision], axis=1) / 2.0
+    decision = decision - decision.max(axis=1, keepdims=True)
+    exp = np.exp(decision)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _check_texts(texts) -> list[str]:
+    if isinstance(texts, str):
+        raise DataError("expected a list of texts, found a single string; wrap it in a list")
+    return list(texts)
+
+
+def load_predictor(folder: str | Path) -> BaselinePredictor:
+    """Load a saved baseline folder as a ``BaselinePredictor`` (the ``Predictor`` protocol)."""
+    pipeline, info = load_baseline(folder)
+    return BaselinePredictor(pipeline, info["label_names"], info)

@@ -1,0 +1,224 @@
+"""``train_baseline``: fit a baseline on the train split, evaluate it, optionally save it.
+
+This is the one entry point that the CLI (``textxfer baseline``), the recipe, the notebook and the
+comparison grid call.
+
+>>> from textxfer import load_data
+>>> from textxfer.baselines import BaselineArgs, train_baseline
+>>> result = train_baseline(BaselineArgs("tfidf-lr"), load_data("sst2"))   # doctest: +SKIP
+>>> round(result.metrics["accuracy"], 3)                                    # doctest: +SKIP
+0.8
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..metrics import evaluate
+from ..tables import DataError
+from .factory import BaselineArgs, build_pipeline
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BaselineResult:
+    """What ``train_baseline`` returns.
+
+    Attributes:
+        metrics: ``textxfer.metrics.evaluate`` output on the evaluation split.
+        fit_seconds: wall time of ``pipeline.fit`` on the training split.
+        pipeline: the fitted scikit-learn ``Pipeline`` (classes are label ids).
+        predictions: predicted label ids on the evaluation split.
+        label_names: label names in id order.
+        probabilities: ``(n, n_labels)`` class probabilities, or ``None`` when the classifier
+            has no ``predict_proba`` (svm).
+        eval_split: name of the evaluation split.
+        n_train: training rows (after augmentation).
+        args: the ``BaselineArgs`` used.
+        out_dir: where the result was saved, if it was.
+    """
+
+    metrics: dict
+    fit_seconds: float
+    pipeline: Any
+    predictions: np.ndarray
+    label_names: list[str]
+    probabilities: np.ndarray | None = None
+    eval_split: str = "test"
+    n_train: int = 0
+    args: BaselineArgs | None = None
+    out_dir: Path | None = None
+
+
+def check_splits(dataset, eval_split: str) -> list[str]:
+    """Check the train and evaluation splits are usable; return the label names.
+
+    Raises:
+        DataError: a missing or empty split, a single training class, or an evaluation label
+            that never occurs in train.
+    """
+    for split in ("train", eval_split):
+        if split not in dataset:
+            raise DataError(
+                f"expected a {split!r} split, found {sorted(dataset)}; pass eval_split/--eval-split "
+                "naming an existing split"
+            )
+    train = dataset["train"]
+    for split in ("train", eval_split):
+        if len(dataset[split]) == 0:
+            raise DataError(
+                f"the {split} split is empty (0 rows); a baseline needs labelled texts to "
+                f"{'fit' if split == 'train' else 'evaluate'} on"
+            )
+    names = list(train.features["label"].names)
+    seen = set(train["label"])
+    if len(seen) < 2:
+        raise DataError(
+            f"the training split has a single class ({names[next(iter(seen))]!r}); a classifier needs "
+            "at least 2 classes"
+        )
+    unseen = sorted(set(dataset[eval_split]["label"]) - seen)
+    if unseen:
+        raise DataError(
+            f"labels {[names[i] for i in unseen]} occur in the {eval_split} split but never in train "
+            f"(train has {[names[i] for i in sorted(seen)]}); a baseline cannot predict unseen labels. "
+            "Use a larger or stratified training sample (--k / --limit) that covers every label"
+        )
+    return names
+
+
+def augment_train(dataset, recipe: str, n_aug: int, seed: int):
+    """``dataset`` with its train split augmented by ``textxfer.augment.augment`` (others untouched)."""
+    try:
+        from ..augment import augment
+    except ImportError as err:
+        raise DataError(
+            f"--augment {recipe} needs textxfer.augment, which could not be imported ({err})"
+        ) from err
+    import datasets
+
+    train = augment(dataset["train"], recipe, n_aug=n_aug, seed=seed, num_proc=1)
+    logger.info("augment %s: train %d -> %d rows", recipe, len(dataset["train"]), len(train))
+    return datasets.DatasetDict({**dataset, "train": train})
+
+
+def predict_scores(pipeline, texts: list[str]) -> np.ndarray | None:
+    """``predict_proba`` of a fitted pipeline, or ``None`` when its classifier has none."""
+    if not hasattr(pipeline, "predict_proba"):
+        return None
+    return np.asarray(pipeline.predict_proba(texts))
+
+
+def train_baseline(
+    args: BaselineArgs,
+    dataset,
+    out_dir: str | Path | None = None,
+    eval_split: str = "test",
+    config: dict | None = None,
+) -> BaselineResult:
+    """Fit ``args.method`` on ``dataset["train"]``, evaluate on ``dataset[eval_split]``.
+
+    Args:
+        args: the baseline and its hyperparameters (``args.augment`` augments the train split).
+        dataset: a ``datasets.DatasetDict`` from ``textxfer.load_data`` (``text``, ``label``).
+        out_dir: when given, save the fitted pipeline, ``metrics.json``, ``predictions.csv``,
+            ``config.yaml`` and ``textxfer.json`` there (atomically; see ``persist.save_baseline``).
+        eval_split: split to evaluate on.
+        config: extra config sections to record in ``config.yaml`` (e.g. the ``DataArgs``).
+
+    Returns:
+        A ``BaselineResult``.
+
+    Raises:
+        DataError: unusable splits (see ``check_splits``).
+    """
+    label_names = check_splits(dataset, eval_split)
+    if args.augment:
+        dataset = augment_train(dataset, args.augment, args.n_aug, args.seed)
+    train, test = dataset["train"], dataset[eval_split]
+    pipeline = build_pipeline(args)
+    start = time.perf_counter()
+    pipeline.fit(list(train["text"]), np.asarray(train["label"], dtype=int))
+    fit_seconds = time.perf_counter() - start
+    texts = list(test["text"])
+    predictions = np.asarray(pipeline.predict(texts), dtype=int)
+    result = BaselineResult(
+        metrics=evaluate(test["label"], predictions, label_names),
+        fit_seconds=fit_seconds,
+        pipeline=pipeline,
+        predictions=predictions,
+        label_names=label_names,
+        probabilities=predict_scores(pipeline, texts),
+        eval_split=eval_split,
+        n_train=len(train),
+        args=args,
+    )
+    logger.info(
+        "%s: %s accuracy %.4f, macro-F1 %.4f, fit %.1fs on %d rows",
+        args.method,
+        eval_split,
+        result.metrics["accuracy"],
+        result.metrics["macro_f1"],
+        fit_seconds,
+        len(train),
+    )
+    if out_dir is not None:
+        from .persist import save_baseline
+
+        result.out_dir = save_baseline(result, out_dir, texts, list(test["label"]), config=config)
+    return result
+
+
+def run_baselines(
+    methods: list[str],
+    args: BaselineArgs,
+    dataset,
+    out_dir: str | Path | None = None,
+    eval_split: str = "test",
+    config: dict | None = None,
+) -> dict[str, BaselineResult]:
+    """``train_baseline`` for each method with otherwise the same ``args``.
+
+    Args:
+        methods: method names (see ``METHODS``).
+        args: shared options; ``args.method`` is replaced by each method in turn.
+        dataset: the ``DatasetDict`` to fit and evaluate on.
+        out_dir: when given, each method is saved to ``out_dir/<method>``.
+        eval_split: split to evaluate on.
+        config: extra config sections recorded in each saved ``config.yaml``.
+
+    Returns:
+        method -> ``BaselineResult``, in the order given (pass it to ``summarize``).
+    """
+    results = {}
+    for method in methods:
+        method_args = dataclasses.replace(args, method=method)
+        folder = None if out_dir is None else Path(out_dir) / method
+        results[method] = train_baseline(method_args, dataset, folder, eval_split, config)
+    return results
+
+
+def summarize(results: dict[str, BaselineResult]):
+    """One row per method: accuracy, macro-F1, fit seconds, training rows (a pandas frame)."""
+    import pandas as pd
+
+    rows = [
+        {
+            "method": name,
+            "accuracy": r.metrics["accuracy"],
+            "macro_f1": r.metrics["macro_f1"],
+            "fit_seconds": r.fit_seconds,
+            "n_train": r.n_train,
+            "n_eval": r.metrics["n"],
+        }
+        for name, r in results.items()
+    ]
+    return pd.DataFrame(rows)
