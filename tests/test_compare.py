@@ -118,6 +118,26 @@ def test_augmented_cells_grow_the_training_set(tiny_dataset_dir, tmp_path):
     assert rows.loc["eda", "n_train_aug"] == 60  # originals + 2 copies each
 
 
+def test_exclude_rules_drop_cells():
+    from textxfer.compare import plan
+
+    args = CompareArgs(
+        methods=["tfidf-lr", "finetune-lora"],
+        augment=["none", "eda"],
+        sizes=[8, "full"],
+        seeds=[0],
+        exclude=[{"method": "finetune-lora", "aug": "eda"}, {"size": "full", "aug": "eda"}],
+    )
+    assert plan(args) == [
+        ("tfidf-lr", "none", 8, 0), ("finetune-lora", "none", 8, 0), ("tfidf-lr", "eda", 8, 0),
+        ("tfidf-lr", "none", "full", 0), ("finetune-lora", "none", "full", 0),
+    ]  # fmt: skip
+    with pytest.raises(
+        ConfigError, match=r"exclude rules take keys method/aug/size/seed, found \['model'\]"
+    ):
+        CompareArgs(exclude=[{"model": "x"}])
+
+
 def test_sizes_and_bad_configs():
     assert parse_size(100) == ("rows", 100)
     assert parse_size("8/class") == ("per_class", 8)

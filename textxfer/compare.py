@@ -59,6 +59,10 @@ class CompareArgs:
     eval_limit: int | None = field(
         None, help="cap the evaluation split (stratified, fixed seed) for quick runs"
     )
+    exclude: list[dict] = field(
+        [],
+        help="cells to skip: mappings of method/aug/size/seed, e.g. [{method: finetune-lora, aug: eda}]",
+    )
     data_seed: int = field(42, help="seed of the train/dev/test split itself (fixed across cells)")
     num_proc: int = field(1, help="processes for augmentation")
     out: str = field(
@@ -90,6 +94,16 @@ class CompareArgs:
             parse_size(size)
         if self.eval_split not in ("train", "dev", "test"):
             raise ConfigError(f"eval_split must be dev or test, found {self.eval_split!r}")
+        for rule in self.exclude:
+            bad = (
+                sorted(set(rule) - {"method", "aug", "size", "seed"})
+                if isinstance(rule, dict)
+                else [rule]
+            )
+            if bad:
+                raise ConfigError(
+                    f"exclude rules take keys method/aug/size/seed, found {bad}; e.g. exclude: [{{method: finetune-lora, aug: eda}}]"
+                )
         if self.n_aug < 1:
             raise ConfigError(f"n_aug must be >= 1, found {self.n_aug}")
 
@@ -248,14 +262,20 @@ def _wanted(cells: dict[str, dict], args: CompareArgs) -> dict[str, dict]:
 
 
 def plan(args: CompareArgs) -> list[tuple[str, str, Any, int]]:
-    """Every (method, aug, size, seed) cell of the grid, in run order (cheap sizes first)."""
-    return [
+    """Every (method, aug, size, seed) cell of the grid in run order (cheap sizes first), less exclusions."""
+    cells = [
         (m, a, s, seed)
         for s in args.sizes
         for seed in args.seeds
         for a in args.augment
         for m in args.methods
     ]
+    return [c for c in cells if not any(_matches(rule, c) for rule in args.exclude)]
+
+
+def _matches(rule: dict, cell: tuple[str, str, Any, int]) -> bool:
+    values = dict(zip(("method", "aug", "size", "seed"), cell))
+    return all(str(values[k]) == str(v) for k, v in rule.items())
 
 
 def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
