@@ -57,7 +57,7 @@ class CompareArgs:
     options: dict = field({}, help="per-method options, e.g. {finetune-full: {epochs: 3}}")
     eval_split: str = field("test", help="split every cell is evaluated on")
     eval_limit: int | None = field(
-        None, help="cap the evaluation split (stratified, fixed seed) for quick runs"
+        None, help="cap the evaluation and dev splits (stratified, fixed seed) for quick runs"
     )
     exclude: list[dict] = field(
         [],
@@ -182,12 +182,17 @@ def _load(args: CompareArgs):
     from .data import DataArgs, load_data, stratified_subsample
 
     ds = load_data(DataArgs(dataset=args.dataset, seed=args.data_seed, **args.data))
-    if args.eval_limit:
-        frame = pd.DataFrame(
-            {"label": ds[args.eval_split]["label"], "_row": range(len(ds[args.eval_split]))}
-        )
+    if not args.eval_limit:
+        return ds
+    capped = {}
+    for split in {
+        "dev",
+        args.eval_split,
+    }:  # dev (model selection) is capped too: quick runs stay quick
+        frame = pd.DataFrame({"label": ds[split]["label"], "_row": range(len(ds[split]))})
         rows = stratified_subsample(frame, args.eval_limit, args.data_seed)["_row"].tolist()
-        ds = DatasetDict({**ds, args.eval_split: ds[args.eval_split].select(rows)})
+        capped[split] = ds[split].select(rows)
+    ds = DatasetDict({**ds, **capped})
     return ds
 
 
