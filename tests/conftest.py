@@ -90,11 +90,17 @@ def shared_datasets() -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def _cache_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("textxfer_cache")
+
+
 @pytest.fixture(autouse=True)
-def _datasets_env(monkeypatch, request):
-    """Point TEXTXFER_DATASETS at the shared folder when it exists, and keep the Hub offline."""
+def _datasets_env(monkeypatch, request, _cache_root):
+    """Point TEXTXFER_DATASETS at the shared folder when it exists, keep the Hub offline, cache in tmp."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    monkeypatch.setenv("TEXTXFER_CACHE", str(_cache_root))  # never write the user's ~/.cache
     if "TEXTXFER_DATASETS" not in os.environ and SHARED_DATASETS.is_dir():
         monkeypatch.setenv("TEXTXFER_DATASETS", str(SHARED_DATASETS))

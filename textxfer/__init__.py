@@ -1,29 +1,88 @@
-"""textxfer: transfer learning on text behind one library, one CLI and one results format."""
+"""textxfer: transfer learning on text behind one library, one CLI and one results format.
+
+The user-facing names below are imported lazily (PEP 562), so ``import textxfer`` stays cheap and
+optional extras (nlpaug, gensim) are only needed by the functions that use them.
+
+>>> import textxfer
+>>> ds = textxfer.load_data("sst2", k=8)                                   # doctest: +SKIP
+>>> textxfer.train_baseline(textxfer.BaselineArgs("tfidf-lr"), ds).metrics  # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-from .data import (
-    DataArgs,
-    DataError,
-    describe,
-    few_shot,
-    load_data,
-    save_data,
-    stratified_subsample,
-)
-from .models import ModelNotFoundError, resolve_model
+_LAZY = {
+    "AdaptArgs": "textxfer.adapt_args",
+    "AugmentArgs": "textxfer.augment",
+    "BaselineArgs": "textxfer.baselines",
+    "CompareArgs": "textxfer.compare",
+    "DataArgs": "textxfer.data",
+    "DataError": "textxfer.tables",
+    "LoraArgs": "textxfer.train_args",
+    "ModelArgs": "textxfer.train_args",
+    "ModelNotFoundError": "textxfer.models",
+    "TrainArgs": "textxfer.train_args",
+    "adapt": "textxfer.adapt",
+    "adaptation_texts": "textxfer.data",
+    "augment": "textxfer.augment",
+    "compare": "textxfer.compare",
+    "describe": "textxfer.data",
+    "evaluate": "textxfer.metrics",
+    "few_shot": "textxfer.data",
+    "finetune": "textxfer.finetune",
+    "load_data": "textxfer.data",
+    "load_predictor": "textxfer.predict",
+    "make_baseline": "textxfer.baselines",
+    "resolve_model": "textxfer.models",
+    "save_data": "textxfer.data",
+    "stratified_subsample": "textxfer.data",
+    "train_baseline": "textxfer.baselines",
+    "write_report": "textxfer.report",
+}
 
 __all__ = [
+    "AdaptArgs",
+    "AugmentArgs",
+    "BaselineArgs",
+    "CompareArgs",
     "DataArgs",
     "DataError",
+    "LoraArgs",
+    "ModelArgs",
     "ModelNotFoundError",
+    "TrainArgs",
     "__version__",
+    "adapt",
+    "adaptation_texts",
+    "augment",
+    "compare",
     "describe",
+    "evaluate",
     "few_shot",
+    "finetune",
     "load_data",
+    "load_predictor",
+    "make_baseline",
     "resolve_model",
     "save_data",
     "stratified_subsample",
+    "train_baseline",
+    "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'textxfer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -1,0 +1,310 @@
+"""Word- and char-level augmentation operations, each a pure function of (text, rng).
+
+Cheap ops (delete, swap, substitute/insert from a word -> candidates table) are implemented here
+on whitespace tokens: fast, picklable, and random only through the ``random.Random`` handed to
+``apply``, so a row's output depends on nothing but its own seed. Ops on nlpaug's augmenters
+(``engine: nlpaug`` and char noise) call nlpaug's single-text methods, never its thread pool,
+with nlpaug's global ``random``/``numpy.random`` state seeded per row (``isolated_global_random``
+restores the caller's state afterwards).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import random
+import re
+from collections.abc import Iterator
+
+from .augment_recipe import OpSpec
+
+logger = logging.getLogger(__name__)
+
+# EDA's stop-word list (Wei & Zou, 2019): never substituted nor used as insertion anchors.
+STOPWORDS = frozenset(
+    """i me my myself we our ours ourselves you your yours yourself yourselves he him his himself
+    she her hers herself it its itself they them their theirs themselves what which who whom this
+    that these those am is are was were be been being have has had having do does did doing a an
+    the and but if or because as until while of at by for with about against between into through
+    during before after above below to from up down in out on off over under again further then
+    once here there when where why how all any both each few more most other some such no nor not
+    only own same so than too very s t can will just don should now""".split()
+)
+_EDGES = re.compile(r"^(\W*)(.*?)(\W*)$", re.S)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+def split_token(token: str) -> tuple[str, str, str]:
+    """``"(great),"`` -> ``("(", "great", "),")``: leading punctuation, word, trailing punctuation."""
+    prefix, core, suffix = _EDGES.match(token).groups()
+    return prefix, core, suffix
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def token_info(token: str) -> tuple[str, str, str, str | None]:
+    """``split_token(token)`` plus the word's lookup key (cached: tokens repeat a lot)."""
+    prefix, core, suffix = split_token(token)
+    return prefix, core, suffix, word_key(core)
+
+
+def word_key(core: str) -> str | None:
+    """Lower-cased lookup key of a word, or None for stop words, numbers and symbols."""
+    if not _WORD.fullmatch(core):
+        return None
+    key = core.lower()
+    return None if key in STOPWORDS else key
+
+
+def vocabulary(texts) -> set[str]:
+    """Lookup keys of every content word in ``texts``."""
+    words: set[str] = set()
+    for text in texts:
+        for token in text.split():
+            key = token_info(token)[3]
+            if key:
+                words.add(key)
+    return words
+
+
+def n_changes(n_words: int, alpha: float, aug_min: int = 1, aug_max: int | None = None) -> int:
+    """EDA's count of words to change: ``max(aug_min, int(alpha * n_words))``, capped by aug_max."""
+    count = max(aug_min, int(alpha * n_words))
+    return min(count, aug_max) if aug_max is not None else count
+
+
+def match_case(original: str, new: str) -> str:
+    """Give ``new`` the capitalisation of ``original`` (all caps or first letter)."""
+    if original.isupper() and len(original) > 1:
+        return new.upper()
+    if original[:1].isupper():
+        return new[:1].upper() + new[1:]
+    return new
+
+
+class WordOp:
+    """Base of the cheap word ops: ``apply(text, rng) -> text``, deterministic given ``rng``."""
+
+    contextual = False
+
+    def __init__(self, spec: OpSpec, alpha: float) -> None:
+        self.spec = spec
+        self.alpha = spec.alpha if spec.alpha is not None else alpha
+
+    def count(self, n_words: int) -> int:
+        """How many words to change in a text of ``n_words`` words."""
+        return n_changes(n_words, self.alpha, self.spec.aug_min, self.spec.aug_max)
+
+    def apply(self, text: str, rng: random.Random) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class DeleteOp(WordOp):
+    """Random deletion of ``count`` words; a text always keeps at least one word."""
+
+    def apply(self, text: str, rng: random.Random) -> str:
+        tokens = text.split()
+        if len(tokens) < 2:
+            return text
+        k = min(self.count(len(tokens)), len(tokens) - 1)
+        drop = set(rng.sample(range(len(tokens)), k))
+        return " ".join(t for i, t in enumerate(tokens) if i not in drop)
+
+
+class SwapOp(WordOp):
+    """Random swap of two words, ``count`` times (EDA's RS)."""
+
+    def apply(self, text: str, rng: random.Random) -> str:
+        tokens = text.split()
+        if len(tokens) < 2:
+            return text
+        for _ in range(self.count(len(tokens))):
+            i, j = rng.sample(range(len(tokens)), 2)
+            tokens[i], tokens[j] = tokens[j], tokens[i]
+        return " ".join(tokens)
+
+
+class TableOp(WordOp):
+    """Substitute or insert words drawn from a word -> candidates table (WordNet, word2vec).
+
+    ``table`` values are tuples of candidates, or ``{pos letter: candidates}`` when ``tagger``
+    (tokens -> Penn tags) is given, as for WordNet with NLTK's POS tagger installed.
+    """
+
+    def __init__(self, spec: OpSpec, alpha: float, table: dict, tagger=None) -> None:
+        super().__init__(spec, alpha)
+        self.table = table
+        self.tagger = tagger
+
+    def _candidates(self, tokens: list[str]) -> list[tuple[int, str, str, str, tuple]]:
+        tags = self.tagger([token_info(t)[1] for t in tokens]) if self.tagger else None
+        found = []
+        table = self.table
+        for i, token in enumerate(tokens):
+            prefix, core, suffix, key = token_info(token)
+            options = table.get(key) if key else None
+            if options and tags is not None:
+                options = _by_tag(options, tags[i][1])
+            if options:
+                found.append((i, prefix, core, suffix, options))
+        return found
+
+    def apply(self, text: str, rng: random.Random) -> str:
+        tokens = text.split()
+        found = self._candidates(tokens)
+        if not found:
+            return text
+        k = min(self.count(len(tokens)), len(found))
+        if self.spec.op == "substitute":
+            for i, prefix, core, suffix, options in rng.sample(found, k):
+                tokens[i] = prefix + match_case(core, rng.choice(options)) + suffix
+            return " ".join(tokens)
+        picks = [rng.choice(found)[4] for _ in range(k)]  # EDA's RI: a synonym of a random word
+        for options in picks:
+            tokens.insert(rng.randrange(len(tokens) + 1), rng.choice(options))
+        return " ".join(tokens)
+
+
+def _by_tag(per_pos: dict[str, tuple[str, ...]], tag: str) -> tuple[str, ...]:
+    from .wordnet import penn_to_wordnet
+
+    pos = penn_to_wordnet(tag)
+    if pos is None:  # a tag WordNet has no POS for: every sense counts, as in nlpaug
+        return tuple(dict.fromkeys(n for names in per_pos.values() for n in names))
+    return per_pos.get(pos, ())
+
+
+@contextlib.contextmanager
+def isolated_global_random() -> Iterator[None]:
+    """Restore ``random``'s and ``numpy.random``'s global state on exit (nlpaug draws from them)."""
+    import numpy as np
+
+    py_state, np_state = random.getstate(), np.random.get_state()
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+
+class NlpaugOp(WordOp):
+    """An nlpaug augmenter called through its single-text method, seeded per row.
+
+    The augmenter is built lazily in each worker process (it is not pickled). Callers wrap
+    batches in ``isolated_global_random()``.
+    """
+
+    def __init__(self, spec: OpSpec, alpha: float, wordnet_root: str | None = None) -> None:
+        super().__init__(spec, alpha)
+        self.wordnet_root = wordnet_root
+        self._aug = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_aug": None}
+
+    @property
+    def augmenter(self):
+        """The nlpaug augmenter (built on first use)."""
+        if self._aug is None:
+            self._aug = build_nlpaug(self.spec, self.alpha, self.wordnet_root)
+        return self._aug
+
+    def apply(self, text: str, rng: random.Random) -> str:
+        import numpy as np
+
+        if not text.split():
+            return text
+        seed = rng.getrandbits(32)
+        random.seed(seed)
+        np.random.seed(seed)
+        aug = self.augmenter
+        try:
+            out = getattr(aug, aug.action)(text)
+        except (ValueError, IndexError, KeyError) as err:  # nlpaug's rough edges on odd inputs
+            logger.debug("nlpaug %s failed on %r: %s; row kept as is", self.spec.label, text, err)
+            return text
+        out = out[0] if isinstance(out, (list, tuple)) and out else out
+        return out if isinstance(out, str) and out.strip() else text
+
+
+def _whitespace_kwargs() -> dict:
+    # Whitespace tokens, as the textxfer ops use; nlpaug's default splits "re-imagining" apart.
+    return {"tokenizer": str.split, "reverse_tokenizer": " ".join}
+
+
+def build_nlpaug(spec: OpSpec, alpha: float, wordnet_root: str | None = None):
+    """The nlpaug augmenter for ``spec`` (delete, swap, wordnet substitute/insert, char noise)."""
+    try:
+        import nlpaug.augmenter.char as nac
+        import nlpaug.augmenter.word as naw
+    except ImportError as err:
+        from .wordnet import MissingSourceError
+
+        raise MissingSourceError(
+            f"op {spec.label} with engine nlpaug needs nlpaug: pip install 'textxfer[aug]'"
+        ) from err
+    counts = {"aug_min": spec.aug_min, "aug_max": spec.aug_max, "aug_p": alpha}
+    if spec.op in ("delete", "swap"):
+        return naw.RandomWordAug(action=spec.op, **counts, **_whitespace_kwargs())
+    if spec.op == "char":
+        chars = {"aug_char_p": spec.char_p, "aug_word_p": alpha, "aug_word_min": spec.aug_min}
+        chars |= {"aug_word_max": spec.aug_max, **_whitespace_kwargs()}
+        kinds = {"keyboard": nac.KeyboardAug, "ocr": nac.OcrAug, "random": nac.RandomCharAug}
+        return kinds[spec.source](**chars)
+    classes = _nlpaug_wordnet_classes()
+    model = classes["model"](wordnet_root, use_tagger=spec.pos_tagger)
+    cls = classes["substitute" if spec.op == "substitute" else "insert"]
+    return cls(model, stopwords=list(STOPWORDS), **counts, **_whitespace_kwargs())
+
+
+@functools.cache
+def _nlpaug_wordnet_classes() -> dict[str, type]:
+    """nlpaug's SynonymAug over the local WordNet without the POS tagger, plus EDA's insertion."""
+    import nlpaug.augmenter.word as naw
+    import nlpaug.model.word_dict as nmw
+    from nlpaug.util import Action
+
+    from .wordnet import has_pos_tagger, load_wordnet
+
+    class OfflineWordNet(nmw.WordNet):
+        """nlpaug's WordNet model on the local reader; POS tags only when NLTK's tagger is there."""
+
+        def __init__(self, root: str | None, use_tagger: bool | None = None) -> None:
+            nmw.WordDictionary.__init__(self, cache=True)
+            self.lang, self.is_synonym, self.model = "eng", True, load_wordnet(root)
+            self.use_tagger = has_pos_tagger() if use_tagger is None else use_tagger
+
+        def pos_tag(self, tokens):
+            if self.use_tagger:
+                import nltk
+
+                return nltk.pos_tag(tokens)
+            return [(t, None) for t in tokens]  # no tag: nlpaug then looks at every POS
+
+    class OfflineSynonymAug(naw.SynonymAug):
+        def __init__(self, model, **kwargs) -> None:
+            self._offline_model = model
+            super().__init__(aug_src="wordnet", **kwargs)
+
+        def get_model(self, *args, **kwargs):
+            return self._offline_model
+
+    class SynonymInsertAug(OfflineSynonymAug):
+        """EDA's random insertion (a synonym of a random word, at a random place): not in nlpaug."""
+
+        def __init__(self, model, **kwargs) -> None:
+            super().__init__(model, **kwargs)
+            self.action = Action.INSERT
+
+        def insert(self, data):
+            tokens = self.tokenizer(data)
+            idxes = self._get_aug_idxes(self.model.pos_tag(tokens)) if tokens else None
+            words = [tokens[i] for i in idxes or []]
+            for word in words:
+                options = [c for c in self.model.predict(word) if c.lower() != word.lower()]
+                if options:
+                    new = self.sample(options, 1)[0].replace("_", " ")
+                    tokens.insert(random.randint(0, len(tokens)), new)
+            return self.reverse_tokenizer(tokens)
+
+    return {"model": OfflineWordNet, "substitute": OfflineSynonymAug, "insert": SynonymInsertAug}
