@@ -22,3 +22,12 @@ def test_import_is_light_and_sets_no_logging():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[] [] 0"
+
+
+def test_submodules_are_not_shadowed_by_functions():
+    import importlib
+
+    for name in ("augment", "finetune", "adapt", "compare"):
+        module = importlib.import_module(f"textxfer.{name}")
+        assert getattr(textxfer, name) is module
+        assert callable(getattr(module, name))

@@ -1,7 +1,9 @@
 """textxfer: transfer learning on text behind one library, one CLI and one results format.
 
 The user-facing names below are imported lazily (PEP 562), so ``import textxfer`` stays cheap and
-optional extras (nlpaug, gensim) are only needed by the functions that use them.
+optional extras (nlpaug, gensim) are only needed by the functions that use them. The entry points that
+share a name with their module are imported from it: ``from textxfer.finetune import finetune``
+(likewise ``augment``, ``adapt``, ``compare``), so ``textxfer.finetune`` is always the module.
 
 >>> import textxfer
 >>> ds = textxfer.load_data("sst2", k=8)                                   # doctest: +SKIP
@@ -26,14 +28,10 @@ _LAZY = {
     "ModelArgs": "textxfer.train_args",
     "ModelNotFoundError": "textxfer.models",
     "TrainArgs": "textxfer.train_args",
-    "adapt": "textxfer.adapt",
     "adaptation_texts": "textxfer.data",
-    "augment": "textxfer.augment",
-    "compare": "textxfer.compare",
     "describe": "textxfer.data",
     "evaluate": "textxfer.metrics",
     "few_shot": "textxfer.data",
-    "finetune": "textxfer.finetune",
     "load_data": "textxfer.data",
     "load_predictor": "textxfer.predict",
     "make_baseline": "textxfer.baselines",
@@ -56,14 +54,10 @@ __all__ = [
     "ModelNotFoundError",
     "TrainArgs",
     "__version__",
-    "adapt",
     "adaptation_texts",
-    "augment",
-    "compare",
     "describe",
     "evaluate",
     "few_shot",
-    "finetune",
     "load_data",
     "load_predictor",
     "make_baseline",

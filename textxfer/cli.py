@@ -18,7 +18,7 @@ from .models import ModelNotFoundError
 from .tables import DataError
 
 # Order here is the order in --help.
-COMMAND_MODULES = ("data", "baseline", "predict", "compare")
+COMMAND_MODULES = ("data", "augment", "baseline", "finetune", "adapt", "predict", "compare")
 
 USER_ERRORS = (ConfigError, DataError, ModelNotFoundError, FileNotFoundError, FileExistsError)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -56,10 +57,22 @@ def _str2bool(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, found {value!r}")
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, but reading ``5e-4`` as a float (YAML 1.2 does; PyYAML's 1.1 rules
+    need a dot, ``5.0e-4``, and would hand ``lr`` the string '5e-4')."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
 def _parse_scalar(text: str) -> Any:
     """Parse a flag value with YAML rules (numbers, null, lists like [a, b])."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError:
         return text
 
@@ -101,7 +114,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
             f"config file {str(path)!r} not found; pass an existing YAML file to --config"
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {str(path)!r} is not valid YAML: {err}") from err
     if not isinstance(data, dict):

@@ -71,7 +71,8 @@ def run_baseline(
 
     values = {"method": method, "seed": seed, "random_state": seed, "model": model, **options}
     args = BaselineArgs(**_kwargs_for(BaselineArgs, values))
-    result = train_baseline(args, dataset, eval_split=eval_split)
+    unlabeled = options.get("unlabeled")  # texts the vectorizer is also fitted on (adaptation)
+    result = train_baseline(args, dataset, eval_split=eval_split, unlabeled=unlabeled)
     return MethodResult(result.metrics, result.fit_seconds, _linear_params(result.pipeline))
 
 
@@ -148,3 +149,90 @@ def run_finetune(
         result.trainable_params,
         result.total_params,
     )
+
+
+ADAPT_EXTRA_KEYS = ("unlabeled", "keep_adapted")
+
+
+def _split_adapt_options(options: dict) -> tuple[dict, dict]:
+    """``(fine-tuning options, MLM-stage options)``: ``adapt_X`` sets ``X`` of the MLM stage
+    (``adapt_steps`` is ``max_steps``); ``unlabeled`` and ``keep_adapted`` are handled here."""
+    finetune_opts, mlm_opts = {}, {}
+    for key, value in options.items():
+        if key.startswith("adapt_"):
+            name = key[len("adapt_") :]
+            mlm_opts["max_steps" if name == "steps" else name] = value
+        elif key not in ADAPT_EXTRA_KEYS:
+            finetune_opts[key] = value
+    return finetune_opts, mlm_opts
+
+
+def _adapt_configs(model: str, seed: int, options: dict, mlm_opts: dict, out: Path, smoke: bool):
+    from .adapt_args import AdaptArgs, MLMTrainArgs
+    from .config import build_configs
+    from .train_args import LoraArgs, ModelArgs
+
+    values = {
+        "model": model,
+        "seed": seed,
+        "progress_bar": False,
+        "max_length": options.get("max_length", 128),
+    }
+    values.update(mlm_opts)
+    if smoke:
+        values.update(max_steps=SMOKE_STEPS, eval_strategy="no", load_best=False)
+    values["out"] = str(out)
+    sections = {"model": ModelArgs, "adapt": AdaptArgs, "train": MLMTrainArgs, "lora": LoraArgs}
+    return build_configs(sections, values, source="adapt_* options of adapt-finetune")
+
+
+def adaptation_corpus(dataset, eval_split: str, unlabeled=None) -> list[str]:
+    """Task-adaptive texts: the training texts (minus any that occur in ``eval_split``) plus
+    ``unlabeled`` (a list, a .txt file or a dataset; see ``textxfer.adapt.resolve_texts``).
+
+    Raises:
+        DataError: when an ``unlabeled`` text occurs in the evaluation split.
+    """
+    from .adapt import check_no_leak, resolve_texts
+
+    held_out = list(dataset[eval_split]["text"])
+    blocked = set(held_out)
+    texts = [t for t in dataset["train"]["text"] if t not in blocked]
+    if unlabeled is not None:
+        texts += resolve_texts(unlabeled)[0]
+    check_no_leak(texts, held_out, where=f"the {eval_split} split")
+    return texts
+
+
+def run_adapt_finetune(
+    method: str,
+    dataset,
+    seed: int,
+    model: str,
+    options: dict,
+    work_dir: Path,
+    eval_split: str,
+    smoke: bool,
+) -> MethodResult:
+    """Masked-LM adaptation on the task's texts (task-adaptive, plus ``unlabeled`` texts when
+    given), then full (``adapt-finetune``) or LoRA (``adapt-finetune-lora``) fine-tuning from the
+    adapted checkpoint. ``fit_seconds`` covers both stages."""
+    import shutil
+
+    from .adapt import adapt, read_adapt_metrics
+
+    finetune_opts, mlm_opts = _split_adapt_options(options)
+    texts = adaptation_corpus(dataset, eval_split, options.get("unlabeled"))
+    folder = work_dir / "adapted"
+    cfg = _adapt_configs(model, seed, finetune_opts, mlm_opts, folder, smoke)
+    adapt(cfg["model"], texts, cfg["adapt"], cfg["train"], cfg["lora"])
+    adapt_seconds = read_adapt_metrics(folder)["seconds"]
+    tune = "finetune-lora" if method.endswith("lora") else "finetune-full"
+    result = run_finetune(
+        tune, dataset, seed, str(folder), finetune_opts, work_dir, eval_split, smoke
+    )
+    if not options.get("keep_adapted", False):
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(cfg["train"].checkpoint_folder(), ignore_errors=True)
+    result.fit_seconds = adapt_seconds + result.fit_seconds
+    return result

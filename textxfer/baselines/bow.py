@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
@@ -120,3 +121,46 @@ def make_linear(
             random_state=random_state,
         )
     return ComplementNB(alpha=alpha)
+
+
+class UnlabeledFitVectorizer(TransformerMixin, BaseEstimator):
+    """Fit ``vectorizer`` on the training texts plus ``unlabeled`` texts; transform as it does.
+
+    Domain adaptation for bag-of-words features: the vocabulary and IDF weights (or word2vec
+    vectors) also come from unlabelled texts of the target domain, so target-only words get a
+    column (the classifier still learns weights only from labelled rows).
+
+    Args:
+        vectorizer: an unfitted text vectorizer (e.g. from ``make_vectorizer``); cloned in ``fit``.
+        unlabeled: extra texts used only to fit the vectorizer.
+
+    Attributes:
+        vectorizer_: the fitted clone.
+        n_unlabeled_: how many unlabelled texts it was fitted on.
+    """
+
+    def __init__(self, vectorizer=None, unlabeled=()):
+        self.vectorizer = vectorizer
+        self.unlabeled = unlabeled
+
+    def fit(self, X, y=None):
+        """Fit a clone of ``vectorizer`` on ``list(X) + list(unlabeled)``."""
+        from sklearn.base import clone
+
+        if self.vectorizer is None:
+            raise ValueError("UnlabeledFitVectorizer needs a vectorizer, found None")
+        extra = [str(t) for t in self.unlabeled]
+        self.vectorizer_ = clone(self.vectorizer).fit([*list(X), *extra])
+        self.n_unlabeled_ = len(extra)
+        return self
+
+    def transform(self, X):
+        """``vectorizer_.transform(X)``."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "vectorizer_")
+        return self.vectorizer_.transform(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Feature names of the fitted vectorizer."""
+        return self.vectorizer_.get_feature_names_out()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sklearn.pipeline import Pipeline
 
 from ..config import ConfigError, field
-from .bow import ANALYZERS, make_linear, make_vectorizer
+from .bow import ANALYZERS, UnlabeledFitVectorizer, make_linear, make_vectorizer
 
 # method -> (features, classifier). Features: tfidf, bow, w2v, features (frozen transformer).
 METHODS = {
@@ -195,6 +195,26 @@ def build_pipeline(args: BaselineArgs) -> Pipeline:
             ),
         )
     return Pipeline([first, ("scaler", StandardScaler()), ("clf", _classifier(args, kind))])
+
+
+def use_unlabeled(pipeline: Pipeline, unlabeled) -> Pipeline:
+    """``pipeline`` with its ``vectorizer`` step also fitted on ``unlabeled`` texts (adaptation).
+
+    The vocabulary and IDF (tfidf, bow) or word vectors (w2v) then cover the unlabelled texts'
+    domain too; the classifier still learns from the labelled rows only.
+
+    Raises:
+        ConfigError: for frozen-feature baselines, which learn nothing from texts (adapt their
+            encoder with ``textxfer adapt`` and pass the adapted folder as ``model`` instead).
+    """
+    name, step = pipeline.steps[0]
+    if name != "vectorizer":
+        raise ConfigError(
+            "unlabeled texts adapt only vectorizer baselines (tfidf-*, bow-lr, w2v-lr), found a "
+            f"{name!r} step; for features-* adapt the encoder (textxfer adapt) and pass its folder "
+            "as --model"
+        )
+    return pipeline.set_params(vectorizer=UnlabeledFitVectorizer(step, list(unlabeled)))
 
 
 def _classifier(args: BaselineArgs, kind: str):

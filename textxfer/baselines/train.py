@@ -23,7 +23,7 @@ import numpy as np
 
 from ..metrics import evaluate
 from ..tables import DataError
-from .factory import BaselineArgs, build_pipeline
+from .factory import BaselineArgs, build_pipeline, use_unlabeled
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ def train_baseline(
     out_dir: str | Path | None = None,
     eval_split: str = "test",
     config: dict | None = None,
+    unlabeled: list[str] | None = None,
 ) -> BaselineResult:
     """Fit ``args.method`` on ``dataset["train"]``, evaluate on ``dataset[eval_split]``.
 
@@ -133,18 +134,26 @@ def train_baseline(
             ``config.yaml`` and ``textxfer.json`` there (atomically; see ``persist.save_baseline``).
         eval_split: split to evaluate on.
         config: extra config sections to record in ``config.yaml`` (e.g. the ``DataArgs``).
+        unlabeled: unlabelled texts the vectorizer is also fitted on (domain adaptation, see
+            ``factory.use_unlabeled``); none of them may occur in the evaluation split.
 
     Returns:
         A ``BaselineResult``.
 
     Raises:
-        DataError: unusable splits (see ``check_splits``).
+        DataError: unusable splits (see ``check_splits``), or unlabelled texts that occur in
+            the evaluation split.
     """
     label_names = check_splits(dataset, eval_split)
     if args.augment:
         dataset = augment_train(dataset, args.augment, args.n_aug, args.seed)
     train, test = dataset["train"], dataset[eval_split]
     pipeline = build_pipeline(args)
+    if unlabeled is not None:
+        from ..adapt import check_no_leak
+
+        check_no_leak(unlabeled, test["text"], where=f"the {eval_split} split")
+        pipeline = use_unlabeled(pipeline, unlabeled)
     start = time.perf_counter()
     pipeline.fit(list(train["text"]), np.asarray(train["label"], dtype=int))
     fit_seconds = time.perf_counter() - start

@@ -1,0 +1,100 @@
+"""Tiny fine-tuning settings shared by the finetune tests and the multi-process script.
+
+Importable from tests (``sys.path`` gets this folder) and from ``dist_finetune.py`` under torchrun.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+from pathlib import Path
+
+POSITIVE = [
+    "a great and moving film with superb acting",
+    "funny warm and wonderful from start to finish",
+    "the best movie i have seen this year",
+    "a delightful charming story told with heart",
+    "brilliant performances and a clever script",
+    "an engaging entertaining and beautiful picture",
+    "smart sweet and often very funny",
+    "a triumph of style and real feeling",
+    "the cast is excellent and the story is great",
+    "lovely music and a moving ending",
+]
+NEGATIVE = [
+    "a dull and lifeless film with bad acting",
+    "boring tedious and far too long",
+    "the worst movie i have seen this year",
+    "a clumsy stupid story told without heart",
+    "awful performances and a lazy script",
+    "an ugly tiresome and pointless picture",
+    "flat stale and never funny",
+    "a mess of noise and fake feeling",
+    "the cast is wasted and the story is bad",
+    "terrible music and a silly ending",
+]
+
+
+def rows() -> list[tuple[str, str]]:
+    """20 labelled sentences, alternating positive / negative."""
+    return [r for p, n in zip(POSITIVE, NEGATIVE) for r in ((p, "positive"), (n, "negative"))]
+
+
+def write_data(folder: Path, test_rows: int = 8) -> Path:
+    """train (20 rows), dev (8) and test (``test_rows``, odd allowed) CSVs in ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    all_rows = rows()
+    for name, part in (
+        ("train", all_rows),
+        ("dev", all_rows[:8]),
+        ("test", all_rows[8 : 8 + test_rows]),
+    ):
+        with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["text", "label"])
+            writer.writerows(part)
+    return folder
+
+
+def make_bert(folder: Path) -> Path:
+    """The tiny random BERT of the test suite (hidden 32, 2 layers)."""
+    from textxfer.testing import make_tiny_bert
+
+    return make_tiny_bert(folder, texts=[t for t, _ in rows()] * 3)
+
+
+@contextlib.contextmanager
+def quiet(threads: int | None = 1):
+    """No progress bars or load reports from transformers / datasets, and one torch thread (tiny
+    models run several times faster without thread hand-offs); all restored on exit."""
+    import datasets
+    import torch
+    import transformers
+
+    verbosity, n_threads = transformers.logging.get_verbosity(), torch.get_num_threads()
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+        transformers.utils.logging.enable_progress_bar()
+        datasets.enable_progress_bars()
+        torch.set_num_threads(n_threads)
+
+
+def train_args(**overrides):
+    """``TrainArgs`` for a fast tiny run (5 steps per epoch at batch 4 on 20 rows)."""
+    from textxfer.train_args import TrainArgs
+
+    values = dict(epochs=3, batch_size=4, lr=3e-3, scheduler="constant", progress_bar=False, seed=0)
+    values.update(overrides)
+    return TrainArgs(**values)
+
+
+# Full fine-tuning settings under which the tiny BERT fits the 20 training rows (dev is a subset).
+LEARNS = dict(epochs=12, lr=3e-3, scheduler="constant")

@@ -1,0 +1,138 @@
+"""Accelerate plumbing shared by every training stage: the accelerator and resumable dataloaders.
+
+``make_accelerator(args)`` builds an ``Accelerator`` from ``TrainArgs`` that works the same in one
+process, under ``torchrun`` (gloo on CPU) and under ``accelerate launch``, and can be built again in
+the same process. ``train_dataloader`` shuffles with a ``SeededSampler`` whose order depends only on
+(seed, epoch), which is what makes ``TrainLoop``'s resume exact; ``eval_dataloader`` keeps order.
+
+>>> accelerator = make_accelerator(TrainArgs(mixed_precision="bf16"))          # doctest: +SKIP
+>>> train_dl = train_dataloader(ds, 16, collate, seed=0)                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .config import ConfigError
+
+if TYPE_CHECKING:
+    from .train_args import TrainArgs
+
+logger = logging.getLogger(__name__)
+
+
+def make_accelerator(args: TrainArgs, find_unused_parameters: bool = False):
+    """An ``Accelerator`` for ``args`` (precision, accumulation, tracker), reusable in one process.
+
+    Accelerate keeps one process-wide state; when an earlier run in this process used another
+    mixed precision, that state is reset so runs with different settings can follow each other.
+    """
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+    from accelerate.utils import DistributedDataParallelKwargs, ProjectConfiguration
+
+    shared = AcceleratorState._shared_state
+    if shared and shared.get("_mixed_precision") != args.mixed_precision:
+        AcceleratorState._reset_state(reset_partial_state=False)
+    log_dir = None
+    if args.report_to != "none":
+        folder = args.checkpoint_folder()
+        if folder is None:
+            raise ConfigError(
+                f"report_to {args.report_to!r} writes logs, but there is no folder for them; "
+                "pass --out or --checkpoint-dir"
+            )
+        log_dir = str(Path(folder) / "logs")
+    accelerator = Accelerator(
+        cpu=_distributed_cpu(),
+        mixed_precision=args.mixed_precision,
+        gradient_accumulation_steps=args.grad_accum,
+        log_with=None if args.report_to == "none" else args.report_to,
+        project_config=ProjectConfiguration(project_dir=log_dir, logging_dir=log_dir),
+        kwargs_handlers=[
+            DistributedDataParallelKwargs(find_unused_parameters=find_unused_parameters)
+        ],
+    )
+    if args.mixed_precision == "fp16" and accelerator.device.type == "cpu":
+        logger.warning("fp16 autocast on CPU runs without loss scaling; bf16 is the CPU choice")
+    return accelerator
+
+
+def _distributed_cpu() -> bool:
+    """True under a multi-process launcher (torchrun, accelerate launch) on a machine without
+    CUDA: Accelerate only sets up gloo (MULTI_CPU) when asked for the CPU explicitly."""
+    import torch
+
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
+
+
+class SeededSampler:
+    """Shuffled indices whose order depends only on ``(seed, epoch)``; ``set_epoch`` picks it.
+
+    With ``lengths``, indices are grouped by length: chunks of ``group_size * 50`` shuffled indices
+    are sorted longest first, so consecutive batches of ``group_size`` hold similar lengths (less
+    padding). Pass the *global* batch size as ``group_size`` so every process count gets the same
+    order.
+    """
+
+    def __init__(
+        self, n: int, seed: int, lengths: Sequence[int] | None = None, group_size: int = 1
+    ):
+        self.n, self.seed, self.lengths, self.group_size = n, seed, lengths, group_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        import torch
+
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        order = torch.randperm(self.n, generator=gen).tolist()
+        if self.lengths is not None:
+            mega = max(1, self.group_size * 50)
+            chunks = [order[i : i + mega] for i in range(0, self.n, mega)]
+            order = [j for c in chunks for j in sorted(c, key=lambda k: -self.lengths[k])]
+        return iter(order)
+
+
+def train_dataloader(
+    dataset,
+    batch_size: int,
+    collate_fn: Callable,
+    seed: int,
+    lengths: Sequence[int] | None = None,
+    group_size: int | None = None,
+    num_workers: int = 0,
+):
+    """A training ``DataLoader`` with a ``SeededSampler`` (deterministic, resumable order)."""
+    from torch.utils.data import DataLoader
+
+    sampler = SeededSampler(len(dataset), seed, lengths, group_size or batch_size)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        collate_fn=collate_fn,
+        num_workers=num_workers,
+    )
+
+
+def eval_dataloader(dataset, batch_size: int, collate_fn: Callable, num_workers: int = 0):
+    """An evaluation ``DataLoader`` in dataset order."""
+    from torch.utils.data import DataLoader
+
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        collate_fn=collate_fn,
+        num_workers=num_workers,
+    )

@@ -1,0 +1,89 @@
+"""Config dataclasses of domain adaptation (continued masked-LM pretraining).
+
+``AdaptArgs`` holds what is specific to masked-LM adaptation (masking, held-out perplexity, how
+many texts); ``MLMTrainArgs`` is ``TrainArgs`` with defaults suited to the MLM stage (one epoch,
+no dev evaluation, perplexity as the metric). Model and LoRA settings reuse ``ModelArgs`` and
+``LoraArgs``.
+
+>>> from textxfer.adapt_args import AdaptArgs, MLMTrainArgs
+>>> AdaptArgs(mlm_probability=0.2, whole_word_mask=True).whole_word_mask
+True
+>>> MLMTrainArgs(max_steps=100).eval_strategy
+'no'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import ConfigError, field
+from .train_args import TrainArgs
+
+MLM_METRICS = ("perplexity", "loss")
+
+__all__ = ["AdaptArgs", "MLMTrainArgs", "MLM_METRICS"]
+
+
+@dataclass
+class AdaptArgs:
+    """Masked-LM adaptation: masking, held-out perplexity and which texts are used."""
+
+    mlm_probability: float = field(0.15, help="fraction of tokens (or words) masked per text")
+    whole_word_mask: bool = field(
+        False, help="mask every sub-token of a chosen word together (needs a fast tokenizer)"
+    )
+    heldout_fraction: float = field(
+        0.1, help="fraction of the texts held out (seeded) to measure perplexity before/after"
+    )
+    max_heldout: int = field(200, help="cap on the held-out texts (keeps evaluation cheap)")
+    max_texts: int | None = field(
+        None, help="use at most this many adaptation texts (seeded sample; null: all)"
+    )
+    seed: int = field(42, help="seed of the held-out split, the text sample and evaluation masks")
+
+    def __post_init__(self) -> None:
+        if not 0.0 < float(self.mlm_probability) < 1.0:
+            raise ConfigError(
+                f"mlm_probability must be in (0, 1), found {self.mlm_probability!r}; "
+                "e.g. --mlm-probability 0.15"
+            )
+        if not 0.0 < float(self.heldout_fraction) < 1.0:
+            raise ConfigError(
+                f"heldout_fraction must be in (0, 1), found {self.heldout_fraction!r}; the perplexity "
+                "before/after needs held-out texts, e.g. --heldout-fraction 0.1"
+            )
+        if int(self.max_heldout) < 1:
+            raise ConfigError(
+                f"max_heldout must be >= 1, found {self.max_heldout!r}; e.g. --max-heldout 200"
+            )
+        if self.max_texts is not None and int(self.max_texts) < 2:
+            raise ConfigError(
+                f"max_texts must be >= 2 (one to train on, one held out) or null, found "
+                f"{self.max_texts!r}; e.g. --max-texts 2000"
+            )
+
+
+@dataclass
+class MLMTrainArgs(TrainArgs):
+    """How to train the MLM stage: ``TrainArgs`` with masked-LM defaults."""
+
+    epochs: int = field(1, help="passes over the adaptation texts")
+    warmup_ratio: float = field(0.06, help="fraction of the steps spent warming up")
+    eval_strategy: str = field(
+        "no", help="evaluate held-out perplexity each epoch, every eval_steps, or no"
+    )
+    best_metric: str = field("perplexity", help="held-out metric that picks the best model")
+    load_best: bool = field(False, help="end with the best weights seen on the held-out texts")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.eval_strategy != "no" and self.best_metric not in MLM_METRICS:
+            raise ConfigError(
+                f"best_metric must be one of {list(MLM_METRICS)} for masked-LM adaptation, found "
+                f"{self.best_metric!r}; pass --best-metric perplexity"
+            )
+        if self.class_weights != "none":
+            raise ConfigError(
+                f"class_weights is a classification option, found {self.class_weights!r} for "
+                "masked-LM adaptation; drop --class-weights"
+            )

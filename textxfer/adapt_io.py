@@ -1,0 +1,134 @@
+"""Save and read adapted encoders: one folder that ``AutoModelForMaskedLM``, ``finetune`` and the
+frozen-feature baselines all load.
+
+Layout (written atomically)::
+
+    DIR/config.json, model.safetensors, tokenizer files   the adapted model (LoRA: merged)
+    DIR/textxfer.json      {"kind": "adapted", base_model, method, source, ...}
+    DIR/adapt_metrics.json perplexity before/after, steps, seconds, text counts
+    DIR/train_log.jsonl    training-loss records and the held-out evaluations
+    DIR/config.yaml        model / adapt / train / lora sections and the text source
+
+Base-model weights that the masked-LM class has no slot for (BERT's pooler, say) are copied from
+the source checkpoint, so a classifier built from the folder starts from the same pooler as one
+built from the original model.
+
+>>> from textxfer.adapt_io import read_adapt_metrics
+>>> read_adapt_metrics("runs/adapt/kitchen")["perplexity_after"]     # doctest: +SKIP
+18.4
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import dump_yaml
+from .files import atomic_dir, atomic_write_json, atomic_write_text, read_json
+
+logger = logging.getLogger(__name__)
+
+METRICS_FILE = "adapt_metrics.json"
+KIND = "adapted"
+
+__all__ = ["KIND", "METRICS_FILE", "read_adapt_metrics", "save_adapted"]
+
+
+def save_adapted(
+    folder: str | Path,
+    model,
+    tokenizer,
+    *,
+    base_model: str,
+    unexpected_keys: list[str],
+    info: dict[str, Any],
+    metrics: dict[str, Any],
+    history: list[dict],
+    config: dict[str, Any],
+) -> Path:
+    """Write an adapted model folder atomically (see the module docstring for the layout).
+
+    Args:
+        folder: output folder; replaced as a whole when it exists.
+        model: the masked LM, or a peft model (merged here, in place, into a plain model).
+        tokenizer: saved beside the model.
+        base_model: path or Hub id the model was loaded from (source of carried-over weights).
+        unexpected_keys: checkpoint keys the masked-LM class did not load.
+        info, metrics, history, config: ``textxfer.json`` extras, ``adapt_metrics.json``,
+            ``train_log.jsonl`` records and ``config.yaml`` sections.
+    """
+    from .lora import is_peft_model, merge_lora
+
+    if is_peft_model(model):
+        model = merge_lora(model)
+    marker = {"kind": KIND, "base_model": base_model, **info, "textxfer_version": __version__}
+    with atomic_dir(folder) as tmp:
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        _carry_base_weights(base_model, model, unexpected_keys, tmp)
+        atomic_write_json(tmp / "textxfer.json", marker)
+        atomic_write_json(tmp / METRICS_FILE, metrics)
+        lines = "".join(json.dumps(r, default=float) + "\n" for r in history)
+        atomic_write_text(tmp / "train_log.jsonl", lines)
+        atomic_write_text(tmp / "config.yaml", dump_yaml(config))
+    logger.info("saved the adapted model to %s", folder)
+    return Path(folder)
+
+
+def read_adapt_metrics(folder: str | Path) -> dict[str, Any]:
+    """``adapt_metrics.json`` of an adapted folder (perplexity before/after, steps, seconds, ...)."""
+    return read_json(Path(folder) / METRICS_FILE)
+
+
+def _base_weight_names(model, unexpected: list[str]) -> dict[str, str]:
+    """checkpoint key -> key in the saved masked LM, for base-model weights it had no slot for."""
+    prefix = model.base_model_prefix
+    base = getattr(model, prefix, None)
+    out = {}
+    for key in unexpected:
+        if key.startswith(f"{prefix}."):
+            out[key] = key
+        elif base is not None and hasattr(base, key.split(".")[0]):
+            out[key] = f"{prefix}.{key}"
+    return out
+
+
+def _carry_base_weights(base_model: str, model, unexpected: list[str], folder: Path) -> None:
+    """Copy base-model tensors of the source checkpoint that the masked LM dropped (e.g. BERT's
+    pooler) into ``folder/model.safetensors``."""
+    names = _base_weight_names(model, unexpected)
+    target = folder / "model.safetensors"
+    if not names:
+        return
+    source = _checkpoint_file(base_model)
+    if source is None or not target.is_file():
+        logger.warning(
+            "could not carry %s over from %s (no single safetensors file)",
+            sorted(names),
+            base_model,
+        )
+        return
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(target))
+    with safe_open(str(source), framework="pt") as fh:
+        for key, new_key in names.items():
+            tensors[new_key] = fh.get_tensor(key)
+    save_file(tensors, str(target), metadata={"format": "pt"})
+    logger.info("carried %s over from %s", sorted(names.values()), base_model)
+
+
+def _checkpoint_file(base_model: str) -> Path | None:
+    from transformers.utils import cached_file
+
+    try:
+        found = cached_file(
+            base_model, "model.safetensors", _raise_exceptions_for_missing_entries=False
+        )
+    except OSError:
+        return None
+    return Path(found) if found else None

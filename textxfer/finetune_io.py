@@ -1,0 +1,172 @@
+"""Save and load fine-tuned models: one folder that ``transformers.pipeline`` and peft both read.
+
+Layout of a saved folder (written atomically)::
+
+    DIR/config.json, model.safetensors, tokenizer files   the full (LoRA: merged) model
+    DIR/adapter/                                          LoRA only: the peft adapter + tokenizer
+    DIR/textxfer.json                                     {"kind": "finetune", method, labels, ...}
+    DIR/metrics.json, train_log.jsonl, config.yaml        results, history, resolved config
+
+>>> from textxfer.finetune_io import load_predictor
+>>> clf = load_predictor("runs/sst2-full")          # doctest: +SKIP
+>>> clf.predict(["a great movie"])                  # doctest: +SKIP
+['positive']
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .config import dump_yaml
+from .files import atomic_dir, atomic_write_json, atomic_write_text, read_json
+from .predict import MARKER, model_info
+
+logger = logging.getLogger(__name__)
+
+ADAPTER_DIR = "adapter"
+
+
+def save_finetuned(
+    folder: str | Path,
+    model,
+    tokenizer,
+    *,
+    info: dict[str, Any],
+    metrics: dict[str, Any] | None = None,
+    history: list[dict] | None = None,
+    config: dict[str, Any] | None = None,
+    extra_dirs: dict[str, Path] | None = None,
+) -> Path:
+    """Write a fine-tuned model folder atomically (see the module docstring for the layout).
+
+    Args:
+        folder: output folder; replaced as a whole when it exists.
+        model: a ``transformers`` model, or a peft model (its adapter goes to ``adapter/`` and
+            the merged model to ``folder``; the peft model is merged in place).
+        tokenizer: saved beside the model (and the adapter).
+        info: ``textxfer.json`` content; ``kind``, ``method``, ``adapter`` and version are set here.
+        metrics: written as ``metrics.json``.
+        history: records written one per line to ``train_log.jsonl``.
+        config: resolved config sections written as ``config.yaml``.
+        extra_dirs: name -> existing folder copied in (e.g. tracker logs).
+
+    Returns:
+        The folder.
+    """
+    from .lora import is_peft_model, merge_lora
+
+    peft = is_peft_model(model)
+    marker = {
+        **info,
+        "kind": "finetune",
+        "method": "lora" if peft else "full",
+        "adapter": ADAPTER_DIR if peft else None,
+        "textxfer_version": __version__,
+    }
+    with atomic_dir(folder) as tmp:
+        if peft:
+            model.save_pretrained(str(tmp / ADAPTER_DIR))
+            tokenizer.save_pretrained(str(tmp / ADAPTER_DIR))
+            model = merge_lora(model)
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        atomic_write_json(tmp / MARKER, marker)
+        if metrics is not None:
+            atomic_write_json(tmp / "metrics.json", metrics)
+        if history is not None:
+            lines = "".join(json.dumps(r, default=float) + "\n" for r in history)
+            atomic_write_text(tmp / "train_log.jsonl", lines)
+        if config is not None:
+            atomic_write_text(tmp / "config.yaml", dump_yaml(config))
+        for name, source in (extra_dirs or {}).items():
+            if Path(source).is_dir():
+                shutil.copytree(source, tmp / name)
+    logger.info("saved %s model to %s", marker["method"], folder)
+    return Path(folder)
+
+
+def load_finetuned(folder: str | Path, adapter: bool = False):
+    """Load ``(model, tokenizer, info)`` from a folder written by ``save_finetuned``.
+
+    Args:
+        folder: the saved folder.
+        adapter: for LoRA folders, return the base model with the adapter attached (a peft model)
+            instead of the merged model.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = Path(folder)
+    info = model_info(folder)
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    if adapter:
+        if not info.get("adapter"):
+            raise ValueError(f"{folder} holds a {info.get('method')} model, not a LoRA adapter")
+        from .lora import load_adapter
+        from .models import label_maps, resolve_model
+
+        base_path = info["base_model"]
+        if not Path(base_path).is_dir():  # saved on another machine: resolve the name again
+            base_path = resolve_model(info.get("model") or base_path)
+        base = AutoModelForSequenceClassification.from_pretrained(
+            base_path, **label_maps(info["label_names"]), ignore_mismatched_sizes=True
+        )
+        model = load_adapter(folder / info["adapter"], base)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder))
+    model.eval()
+    return model, tokenizer, info
+
+
+class FinetunedPredictor:
+    """``Predictor`` over a fine-tuned classifier: ``predict`` and ``predict_proba`` on texts."""
+
+    def __init__(
+        self, model, tokenizer, label_names: list[str], max_length: int = 128, batch_size: int = 32
+    ) -> None:
+        self.model, self.tokenizer = model, tokenizer
+        self.label_names = list(label_names)
+        self.max_length, self.batch_size = max_length, batch_size
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Class probabilities, shape ``(len(texts), n_labels)``, columns in label order."""
+        import torch
+
+        texts = [str(t) for t in texts]
+        if not texts:
+            return np.zeros((0, len(self.label_names)))
+        device = next(self.model.parameters()).device
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(texts), self.batch_size):
+                enc = self.tokenizer(
+                    texts[i : i + self.batch_size],
+                    truncation=True,
+                    max_length=self.max_length,
+                    padding=True,
+                    return_tensors="pt",
+                ).to(device)
+                logits = self.model(**enc).logits.float()  # (batch, n_labels)
+                out.append(torch.softmax(logits, dim=-1).cpu().numpy())
+        return np.concatenate(out)
+
+    def predict(self, texts: list[str]) -> list[str]:
+        """Predicted label names."""
+        return [self.label_names[i] for i in self.predict_proba(texts).argmax(axis=1)]
+
+
+def load_predictor(folder: str | Path) -> FinetunedPredictor:
+    """Load a ``textxfer finetune`` output folder as a ``Predictor`` (for ``textxfer predict``)."""
+    model, tokenizer, info = load_finetuned(folder)
+    return FinetunedPredictor(model, tokenizer, info["label_names"], info.get("max_length", 128))
+
+
+def read_metrics(folder: str | Path) -> dict[str, Any]:
+    """``metrics.json`` of a saved folder."""
+    return read_json(Path(folder) / "metrics.json")

@@ -1,0 +1,167 @@
+"""LoRA adapters with peft: ``LoraArgs`` -> ``peft.LoraConfig``, head always trained and saved.
+
+Target modules default to the attention query/value projections of the architecture (the LoRA
+paper's choice); the classification head, and any module the checkpoint did not provide (a newly
+initialised pooler, say), go to ``modules_to_save`` so they train fully and travel with the adapter.
+
+>>> from textxfer.lora import apply_lora
+>>> model = apply_lora(model, LoraArgs(lora=True, lora_r=8))        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .config import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+    from .train_args import LoraArgs
+
+logger = logging.getLogger(__name__)
+
+# model_type -> attention projections adapted by default (peft's own table is the fallback).
+DEFAULT_TARGET_MODULES = {
+    "bert": ["query", "value"],
+    "roberta": ["query", "value"],
+    "xlm-roberta": ["query", "value"],
+    "camembert": ["query", "value"],
+    "electra": ["query", "value"],
+    "albert": ["query", "value"],
+    "ernie": ["query", "value"],
+    "distilbert": ["q_lin", "v_lin"],
+    "deberta": ["in_proj"],
+    "deberta-v2": ["query_proj", "value_proj"],
+    "mpnet": ["q", "v"],
+    "modernbert": ["Wqkv"],
+    "xlnet": ["q", "v"],
+    "gpt2": ["c_attn"],
+    "llama": ["q_proj", "v_proj"],
+    "mistral": ["q_proj", "v_proj"],
+    "qwen2": ["q_proj", "v_proj"],
+}
+
+
+def _require_peft():
+    try:
+        import peft
+    except ImportError as err:  # pragma: no cover - peft is a declared dependency
+        raise ImportError(
+            "LoRA needs the 'peft' package; install it with `pip install peft` "
+            "(or `pip install textxfer`, which declares it)"
+        ) from err
+    return peft
+
+
+def default_target_modules(model: torch.nn.Module) -> list[str]:
+    """Module names LoRA adapts by default for ``model``'s architecture.
+
+    Raises:
+        ConfigError: for an unknown architecture, listing its linear layer names.
+    """
+    import torch
+
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    if model_type in DEFAULT_TARGET_MODULES:
+        return list(DEFAULT_TARGET_MODULES[model_type])
+    peft = _require_peft()
+    mapping = peft.utils.constants.TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
+    if model_type in mapping:
+        return list(mapping[model_type])
+    linear = sorted(
+        {n.split(".")[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    )
+    raise ConfigError(
+        f"no default LoRA target modules for model type {model_type!r}; pass "
+        f"--lora-target-modules with some of its linear layers: {linear[:12]}"
+    )
+
+
+def head_modules(model: torch.nn.Module, new_keys: Iterable[str] = ()) -> list[str]:
+    """Modules that must train fully under LoRA: the head and every newly initialised module.
+
+    Args:
+        model: a ``*ForSequenceClassification`` model.
+        new_keys: parameter names the checkpoint did not provide (``missing_keys`` of loading).
+
+    Returns:
+        Module names for ``LoraConfig.modules_to_save``, e.g. ``["classifier"]``.
+    """
+    base = getattr(model, "base_model_prefix", None)
+    names = {
+        name
+        for name, child in model.named_children()
+        if name != base and any(True for _ in child.parameters())
+    }
+    names.update(key.rsplit(".", 1)[0] for key in new_keys if "." in key)
+    return sorted(names)
+
+
+def lora_config(model: torch.nn.Module, args: LoraArgs, new_keys: Iterable[str] = ()):
+    """``peft.LoraConfig`` for sequence classification from ``args``."""
+    peft = _require_peft()
+    targets = args.lora_target_modules or default_target_modules(model)
+    present = {n.split(".")[-1] for n, _ in model.named_modules()}
+    missing = [t for t in targets if t not in present and "." not in t]
+    if missing:
+        raise ConfigError(
+            f"lora_target_modules {missing} not found in {type(model).__name__}; "
+            f"pass --lora-target-modules with module names of the model (e.g. {sorted(present)[:8]})"
+        )
+    to_save = sorted(set(head_modules(model, new_keys)) | set(args.lora_modules_to_save or []))
+    return peft.LoraConfig(
+        task_type=peft.TaskType.SEQ_CLS,
+        r=args.lora_r,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        target_modules=list(targets),
+        modules_to_save=to_save,
+        bias=args.lora_bias,
+    )
+
+
+def apply_lora(model: torch.nn.Module, args: LoraArgs, new_keys: Iterable[str] = ()):
+    """Wrap ``model`` in a ``peft.PeftModel`` with a LoRA adapter (base weights frozen)."""
+    peft = _require_peft()
+    config = lora_config(model, args, new_keys)
+    wrapped = peft.get_peft_model(model, config)
+    trainable, total = count_parameters(wrapped)
+    logger.info(
+        "LoRA r=%d on %s; modules_to_save %s; trainable %d of %d parameters (%.2f%%)",
+        args.lora_r,
+        config.target_modules,
+        config.modules_to_save,
+        trainable,
+        total,
+        100.0 * trainable / total,
+    )
+    return wrapped
+
+
+def is_peft_model(model: torch.nn.Module) -> bool:
+    """True for a ``peft.PeftModel`` (without importing peft when it is not loaded)."""
+    return any(cls.__module__.startswith("peft.") for cls in type(model).__mro__)
+
+
+def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts; for peft models as ``get_nb_trainable_parameters``."""
+    if hasattr(model, "get_nb_trainable_parameters"):
+        trainable, total = model.get_nb_trainable_parameters()
+        return int(trainable), int(total)
+    params = list(model.parameters())
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+
+
+def merge_lora(model: torch.nn.Module) -> torch.nn.Module:
+    """Fold the adapter into the base weights: a plain ``transformers`` model (in place)."""
+    return model.merge_and_unload()
+
+
+def load_adapter(adapter_dir: str | Path, base_model: torch.nn.Module):
+    """Attach a saved adapter (``adapter_config.json`` + weights) to ``base_model``."""
+    peft = _require_peft()
+    return peft.PeftModel.from_pretrained(base_model, str(adapter_dir))
