@@ -20,7 +20,9 @@ def test_import_is_light_and_sets_no_logging():
         "heavy = [m for m in ('torch', 'transformers', 'nlpaug', 'gensim') if m in sys.modules]; "
         "print(heavy, logging.getLogger().handlers, logging.getLogger('textxfer').level)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[] [] 0"
 
 
