@@ -20,7 +20,6 @@ from textxfer.adapt_args import AdaptArgs, MLMTrainArgs  # noqa: E402
 from textxfer.adapt_mlm import MLMCollator, draw_mask, make_masker, masked_perplexity  # noqa: E402
 from textxfer.config import ConfigError, build_configs  # noqa: E402
 from textxfer.data import DataArgs, load_data  # noqa: E402
-from textxfer.loop import Callback  # noqa: E402
 from textxfer.tables import DataError  # noqa: E402
 from textxfer.train_args import LoraArgs, ModelArgs  # noqa: E402
 
@@ -28,17 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TEXTS = [t for t, _ in ftutil.rows()]
 
 
-class Interrupt(Exception):
-    """Stands in for a killed job."""
-
-
-class CrashAt(Callback):
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_step_end(self, loop):
-        if loop.state.global_step == self.step:
-            raise Interrupt(f"stopped at step {self.step}")
+Interrupt = ftutil.Interrupt
+CrashAt = ftutil.crash_at
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -17,21 +17,11 @@ from textxfer.accel import SeededSampler  # noqa: E402
 from textxfer.config import ConfigError  # noqa: E402
 from textxfer.data import DataArgs  # noqa: E402
 from textxfer.finetune import finetune  # noqa: E402
-from textxfer.loop import Callback, latest_checkpoint  # noqa: E402
+from textxfer.loop import latest_checkpoint  # noqa: E402
 from textxfer.train_args import ModelArgs  # noqa: E402
 
-
-class Interrupt(Exception):
-    """Stands in for a killed job."""
-
-
-class CrashAt(Callback):
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_step_end(self, loop):
-        if loop.state.global_step == self.step:
-            raise Interrupt(f"stopped at step {self.step}")
+Interrupt = ftutil.Interrupt
+CrashAt = ftutil.crash_at
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -98,3 +98,19 @@ def train_args(**overrides):
 
 # Full fine-tuning settings under which the tiny BERT fits the 20 training rows (dev is a subset).
 LEARNS = dict(epochs=12, lr=3e-3, scheduler="constant")
+
+
+class Interrupt(Exception):
+    """Stands in for a killed job."""
+
+
+def crash_at(step: int):
+    """A ``TrainLoop`` callback that raises ``Interrupt`` after optimizer step ``step``."""
+    from textxfer.loop import Callback
+
+    class CrashAt(Callback):
+        def on_step_end(self, loop):
+            if loop.state.global_step == step:
+                raise Interrupt(f"stopped at step {step}")
+
+    return CrashAt()
