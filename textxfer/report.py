@@ -67,18 +67,19 @@ def plot_learning_curves(summary: pd.DataFrame, path: Path, metric: str = "accur
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    colors: dict[str, str] = {}  # one colour per method; augmentation is the dashed twin
     for (method, aug), part in summary.groupby(["method", "aug"], sort=True):
         part = part.sort_values("n_train")
         style = "-" if aug == "none" else "--"
+        color = colors.setdefault(method, f"C{len(colors)}")
         ax.errorbar(
-            part["n_train"],
-            part["mean"],
-            yerr=part["sd"],
-            fmt=f"o{style}",
-            capsize=3,
-            label=_line_label(method, aug),
-        )
+            part["n_train"], part["mean"], yerr=part["sd"], fmt=f"o{style}", color=color,
+            capsize=3, label=_line_label(method, aug),
+        )  # fmt: skip
     ax.set_xscale("log")
+    ticks = sorted(int(n) for n in summary["n_train"].unique())
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
     ax.set_xlabel("labelled training examples (log scale)")
     ax.set_ylabel(f"test {metric}")
     ax.set_title("What transfer buys: accuracy vs number of labels")
