@@ -4,45 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
-POSITIVE = [
-    "a great and moving film with superb acting",
-    "funny warm and wonderful from start to finish",
-    "the best movie i have seen this year",
-    "a delightful charming story told with heart",
-    "brilliant performances and a clever script",
-    "an engaging entertaining and beautiful picture",
-    "smart sweet and often very funny",
-    "a triumph of style and real feeling",
-    "the cast is excellent and the story is great",
-    "lovely music and a moving ending",
-]
-NEGATIVE = [
-    "a dull and lifeless film with bad acting",
-    "boring tedious and far too long",
-    "the worst movie i have seen this year",
-    "a clumsy stupid story told without heart",
-    "awful performances and a lazy script",
-    "an ugly tiresome and pointless picture",
-    "flat stale and never funny",
-    "a mess of noise and fake feeling",
-    "the cast is wasted and the story is bad",
-    "terrible music and a silly ending",
-]
+# The tiny sentences live in scripts/ftutil.py, which the torchrun scripts import too.
+sys.path.insert(0, str(Path(__file__).parent / "scripts"))
+import ftutil  # noqa: E402
 
 
 def tiny_rows() -> list[tuple[str, str]]:
     """20 labelled sentences, alternating classes."""
-    return [
-        row
-        for pair in zip(((t, "positive") for t in POSITIVE), ((t, "negative") for t in NEGATIVE))
-        for row in pair
-    ]
+    return ftutil.rows()
 
 
 def write_csv(path: Path, rows: list[tuple[str, str]], header: str = "text,label") -> Path:
@@ -104,3 +80,25 @@ def _datasets_env(monkeypatch, request, _cache_root):
     monkeypatch.setenv("TEXTXFER_CACHE", str(_cache_root))  # never write the user's ~/.cache
     if "TEXTXFER_DATASETS" not in os.environ and SHARED_DATASETS.is_dir():
         monkeypatch.setenv("TEXTXFER_DATASETS", str(SHARED_DATASETS))
+
+
+# --- fine-tuning modules: one tiny BERT and data folder per module, quiet transformers -------------
+
+
+@pytest.fixture(scope="module")
+def quiet_transformers():
+    """No progress bars / load reports and one torch thread for a module (restored after)."""
+    with ftutil.quiet():
+        yield
+
+
+@pytest.fixture(scope="module")
+def bert(tmp_path_factory) -> Path:
+    """A tiny random BERT (ftutil.make_bert) shared by the tests of one module."""
+    return ftutil.make_bert(tmp_path_factory.mktemp("bert"))
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """The 20-row tiny sentiment folder of ftutil (train / dev / test CSV)."""
+    return ftutil.write_data(tmp_path_factory.mktemp("data"))

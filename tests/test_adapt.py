@@ -31,20 +31,7 @@ Interrupt = ftutil.Interrupt
 CrashAt = ftutil.crash_at
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _quiet():
-    with ftutil.quiet():
-        yield
-
-
-@pytest.fixture(scope="module")
-def bert(tmp_path_factory) -> Path:
-    return ftutil.make_bert(tmp_path_factory.mktemp("adapt_bert"))
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return ftutil.write_data(tmp_path_factory.mktemp("adapt_data"))
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
 
 def _train(out, **overrides) -> MLMTrainArgs:

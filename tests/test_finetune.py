@@ -28,20 +28,7 @@ PRESETS = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _quiet():
-    with ftutil.quiet():
-        yield
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return ftutil.write_data(tmp_path_factory.mktemp("ft_data"))
-
-
-@pytest.fixture(scope="module")
-def bert(tmp_path_factory) -> Path:
-    return ftutil.make_bert(tmp_path_factory.mktemp("ft_bert"))
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
 
 @pytest.fixture(scope="module")

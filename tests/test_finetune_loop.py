@@ -24,20 +24,12 @@ Interrupt = ftutil.Interrupt
 CrashAt = ftutil.crash_at
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _quiet():
-    with ftutil.quiet():
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
 
 @pytest.fixture(scope="module")
-def bert(tmp_path_factory) -> Path:
-    return ftutil.make_bert(tmp_path_factory.mktemp("loop_bert"))
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory) -> DataArgs:
-    return DataArgs(str(ftutil.write_data(tmp_path_factory.mktemp("loop_data"))))
+def data(data_dir) -> DataArgs:
+    return DataArgs(str(data_dir))
 
 
 def _evals(result) -> list[dict]:

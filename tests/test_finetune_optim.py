@@ -29,20 +29,12 @@ from textxfer.train_args import ModelArgs  # noqa: E402
 LABELS = ["positive", "negative"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _quiet():
-    with ftutil.quiet():
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
 
 @pytest.fixture(scope="module")
-def bert(tmp_path_factory) -> Path:
-    return ftutil.make_bert(tmp_path_factory.mktemp("optim_bert"))
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory) -> DataArgs:
-    return DataArgs(str(ftutil.write_data(tmp_path_factory.mktemp("optim_data"))))
+def data(data_dir) -> DataArgs:
+    return DataArgs(str(data_dir))
 
 
 class Recorder(Callback):

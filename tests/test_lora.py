@@ -30,20 +30,7 @@ from textxfer.train_args import LoraArgs, ModelArgs  # noqa: E402
 LABELS = ["positive", "negative"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _quiet():
-    with ftutil.quiet():
-        yield
-
-
-@pytest.fixture(scope="module")
-def bert(tmp_path_factory) -> Path:
-    return ftutil.make_bert(tmp_path_factory.mktemp("lora_bert"))
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return ftutil.write_data(tmp_path_factory.mktemp("lora_data"))
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
 
 def _tiny(config_cls, model_cls, **kwargs):
