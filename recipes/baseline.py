@@ -16,7 +16,7 @@ import sys
 from textxfer.baselines import METHODS, BaselineArgs, run_baselines, summarize
 from textxfer.config import add_dataclass_args, configs_from_args
 from textxfer.data import DataArgs, load_data
-from textxfer.files import atomic_write_text
+from textxfer.io import atomic_write_text
 
 DEFAULT_METHODS = "tfidf-lr,w2v-lr,features-lr"
 

@@ -24,10 +24,10 @@ import sys
 import time
 
 from textxfer.augment import AugmentArgs, augment_with_info
-from textxfer.augment_ops import build_nlpaug, vocabulary
-from textxfer.augment_recipe import load_recipe
+from textxfer.augment.ops import build_nlpaug, vocabulary
+from textxfer.augment.recipes import load_recipe
 from textxfer.data import load_data
-from textxfer.wordnet import load_wordnet
+from textxfer.augment.wordnet import load_wordnet
 
 
 def nlpaug_loop(texts: list[str], recipe_name: str, n_aug: int, alpha: float, seed: int):

@@ -73,7 +73,7 @@ def _dataset(spec: dict):
 
 def _run_textxfer(spec: dict, ds) -> float:
     from textxfer.finetune import finetune
-    from textxfer.train_args import LoraArgs, ModelArgs, TrainArgs
+    from textxfer.train.args import LoraArgs, ModelArgs, TrainArgs
 
     lora = spec["method"] == "lora"
     args = TrainArgs(
@@ -94,10 +94,10 @@ def _run_trainer(spec: dict, ds) -> float:
     import torch
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
 
-    from textxfer.classify import build_classifier, encode
-    from textxfer.lora import apply_lora
+    from textxfer.finetune.task import build_classifier, encode
+    from textxfer.train.lora import apply_lora
     from textxfer.models import load_tokenizer, resolve_model
-    from textxfer.train_args import LoraArgs
+    from textxfer.train.args import LoraArgs
 
     lora = spec["method"] == "lora"
     path = resolve_model(spec["model"])
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(format_table(rows, ratio))
     if args.out:
-        from textxfer.files import atomic_write_json
+        from textxfer.io import atomic_write_json
 
         atomic_write_json(
             args.out, {"settings": spec, "results": rows, "runs": runs, "ratios": ratio}

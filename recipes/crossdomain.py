@@ -17,7 +17,7 @@ import argparse
 import sys
 
 from textxfer.config import add_dataclass_args, configs_from_args, load_yaml
-from textxfer.crossdomain import CrossDomainArgs, crossdomain, markdown_table
+from textxfer.compare.crossdomain import CrossDomainArgs, crossdomain, markdown_table
 
 ADAPT_SECTIONS = ("model", "adapt", "train", "lora")
 

@@ -16,12 +16,12 @@ sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 import ftutil  # noqa: E402
 
 from textxfer.adapt import adapt, check_no_leak, read_adapt_metrics, split_heldout  # noqa: E402
-from textxfer.adapt_args import AdaptArgs, MLMTrainArgs  # noqa: E402
-from textxfer.adapt_mlm import MLMCollator, draw_mask, make_masker, masked_perplexity  # noqa: E402
+from textxfer.adapt.args import AdaptArgs, MLMTrainArgs  # noqa: E402
+from textxfer.adapt.mlm import MLMCollator, draw_mask, make_masker, masked_perplexity  # noqa: E402
 from textxfer.config import ConfigError, build_configs  # noqa: E402
 from textxfer.data import DataArgs, load_data  # noqa: E402
-from textxfer.tables import DataError  # noqa: E402
-from textxfer.train_args import LoraArgs, ModelArgs  # noqa: E402
+from textxfer.data.readers import DataError  # noqa: E402
+from textxfer.train.args import LoraArgs, ModelArgs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = [t for t, _ in ftutil.rows()]
@@ -126,7 +126,7 @@ def test_evaluation_texts_never_reach_adaptation(bert, data_dir, tmp_path, monke
     test_texts = set(load_data(str(data_dir))["test"]["text"])
     assert read_adapt_metrics(out)["n_texts"] == len(set(TEXTS) - test_texts) == 12
     leaky = list(load_data(str(data_dir))["train"]["text"])  # includes every test text
-    monkeypatch.setattr("textxfer.adapt.adaptation_texts", lambda args: leaky)
+    monkeypatch.setattr("textxfer.adapt.run.adaptation_texts", lambda args: leaky)
     with pytest.raises(DataError, match=r"8 adaptation text\(s\) also occur in the test split"):
         adapt(ModelArgs(str(bert)), DataArgs(str(data_dir)), AdaptArgs(), _train(tmp_path / "bad"))
     assert not (tmp_path / "bad").exists()
@@ -269,7 +269,7 @@ def test_recipe_adapts_on_a_dataset_with_the_preset(bert, data_dir, tmp_path, ca
 
 @pytest.mark.parametrize("method", ["adapt-finetune", "adapt-finetune-lora"])
 def test_adapt_finetune_runs_in_the_compare_grid(bert, data_dir, tmp_path, method):
-    from textxfer.methods import run_method
+    from textxfer.compare.methods import run_method
 
     dataset = load_data(str(data_dir))
     options = {"adapt_lr": 1e-3, "max_length": 32, "unlabeled": ["an extra unlabelled review"]}

@@ -16,11 +16,11 @@ from textxfer.augment import (
     op_counts,
     side_by_side,
 )
-from textxfer.augment_cache import count_entries
-from textxfer.augment_recipe import eda_defaults
+from textxfer.augment.cache import count_entries
+from textxfer.augment.recipes import eda_defaults
 from textxfer.config import ConfigError
 from textxfer.data import load_data
-from textxfer.tables import DataError
+from textxfer.data.readers import DataError
 
 # Every source and engine in one chain: WordNet, word2vec, masked LM (contextual phase between
 # cheap ones), nlpaug's char noise (global random state seeded per row).
@@ -86,7 +86,7 @@ def test_same_output_for_num_proc_1_and_2_and_global_random_untouched(train, tin
     kwargs = {"n_aug": 3, "seed": 7, "use_cache": False, "mlm_model": str(tiny_bert)}
     one = augment(train, ALL_SOURCES, num_proc=1, **kwargs)
     assert (random.random(), np.random.random()) == before  # nlpaug's seeding was undone
-    with caplog.at_level("DEBUG", logger="textxfer.augment_run"):
+    with caplog.at_level("DEBUG", logger="textxfer.augment.runner"):
         two = augment(train, ALL_SOURCES, num_proc=2, **kwargs)
     pools = [r.getMessage() for r in caplog.records if "over 2 processes" in r.getMessage()]
     assert len(pools) == 2  # both cheap phases (before and after the masked LM) ran in 2 workers

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from textxfer.augment import augment
-from textxfer.augment_ops import DeleteOp, SwapOp, TableOp, match_case, split_token
-from textxfer.augment_recipe import OpSpec
+from textxfer.augment.ops import DeleteOp, SwapOp, TableOp, match_case, split_token
+from textxfer.augment.recipes import OpSpec
 from textxfer.data import load_data
 
 

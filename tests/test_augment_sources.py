@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 
 from textxfer.augment import AugmentArgs, augment
-from textxfer.augment_recipe import OpSpec, load_recipe
+from textxfer.augment.recipes import OpSpec, load_recipe
 from textxfer.config import ConfigError, build_configs
 from textxfer.data import DataArgs, load_data
-from textxfer.wordnet import (
+from textxfer.augment.wordnet import (
     LEXNAMES,
     WORDNET_FILES,
     MissingSourceError,
     find_wordnet,
     setup_wordnet,
 )
-from textxfer.wordnet import (
+from textxfer.augment.wordnet import (
     main as wordnet_main,
 )
 

@@ -18,7 +18,7 @@ from textxfer.cli import main
 from textxfer.data import load_data
 from textxfer.metrics import evaluate
 from textxfer.predict import load_predictor
-from textxfer.tables import DataError
+from textxfer.data.readers import DataError
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "baseline.py"
 

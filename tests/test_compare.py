@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from textxfer import compare as compare_mod
-from textxfer.compare import (
+from textxfer.compare import grid as compare_mod
+from textxfer.compare.grid import (
     TABLE_COLUMNS,
     CompareArgs,
     cell_id,
@@ -119,7 +119,7 @@ def test_augmented_cells_grow_the_training_set(tiny_dataset_dir, tmp_path):
 
 
 def test_exclude_rules_drop_cells():
-    from textxfer.compare import plan
+    from textxfer.compare.grid import plan
 
     args = CompareArgs(
         methods=["tfidf-lr", "finetune-lora"],

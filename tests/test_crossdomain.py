@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 import ftutil  # noqa: E402
 
 from textxfer.config import ConfigError  # noqa: E402
-from textxfer.crossdomain import (  # noqa: E402
+from textxfer.compare.crossdomain import (  # noqa: E402
     TABLE_COLUMNS,
     CrossDomainArgs,
     crossdomain,
@@ -23,7 +23,7 @@ from textxfer.crossdomain import (  # noqa: E402
     parse_pair,
 )
 from textxfer.data import DataArgs, adaptation_texts, load_data  # noqa: E402
-from textxfer.tables import DataError  # noqa: E402
+from textxfer.data.readers import DataError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTS = [
@@ -117,7 +117,7 @@ def test_table_has_every_method_with_and_without_adaptation(run):
 
 def test_a_rerun_reuses_finished_cells(run, domains, bert, monkeypatch):
     table, out = run
-    monkeypatch.setattr("textxfer.crossdomain.run_method", pytest.fail)  # nothing may run again
+    monkeypatch.setattr("textxfer.compare.crossdomain.run_method", pytest.fail)  # nothing may run again
     again = crossdomain(_args(domains, bert, out))
     pd.testing.assert_frame_equal(again, table)
 
@@ -125,10 +125,10 @@ def test_a_rerun_reuses_finished_cells(run, domains, bert, monkeypatch):
 def test_the_adapted_encoder_is_reused_when_its_inputs_are_unchanged(
     run, domains, bert, monkeypatch
 ):
-    from textxfer import crossdomain as module
+    from textxfer.compare import crossdomain as module
 
     _, out = run
-    monkeypatch.setattr("textxfer.adapt.adapt", pytest.fail)
+    monkeypatch.setattr("textxfer.adapt.run.adapt", pytest.fail)
     texts = adaptation_texts(DataArgs(f"{domains}/movies", target=f"{domains}/products"))
     folder, metrics = module.adapted_encoder(_args(domains, bert, out), "products", texts)
     assert folder == out / "adapted" / "products" and metrics["n_texts"] == 10
@@ -136,7 +136,7 @@ def test_the_adapted_encoder_is_reused_when_its_inputs_are_unchanged(
 
 def test_target_test_rows_never_reach_adaptation(domains, bert, tmp_path, monkeypatch):
     leaky = [t for t, _ in PRODUCTS]  # includes the products test rows
-    monkeypatch.setattr("textxfer.data.adaptation_texts", lambda args: leaky)
+    monkeypatch.setattr("textxfer.data.load.adaptation_texts", lambda args: leaky)
     with pytest.raises(
         DataError, match=r"4 adaptation text\(s\) also occur in the products test split"
     ):

@@ -18,7 +18,7 @@ import ftutil  # noqa: E402
 
 from textxfer.data import DataArgs  # noqa: E402
 from textxfer.finetune import finetune  # noqa: E402
-from textxfer.train_args import ModelArgs  # noqa: E402
+from textxfer.train.args import ModelArgs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_ROWS = 7  # odd, and not a multiple of 2 processes x eval batch 2

@@ -18,8 +18,8 @@ from textxfer.commands.finetune import SECTIONS  # noqa: E402
 from textxfer.config import ConfigError, build_configs, load_yaml  # noqa: E402
 from textxfer.data import DataArgs, load_data  # noqa: E402
 from textxfer.finetune import finetune  # noqa: E402
-from textxfer.tables import DataError  # noqa: E402
-from textxfer.train_args import LoraArgs, ModelArgs, TrainArgs  # noqa: E402
+from textxfer.data.readers import DataError  # noqa: E402
+from textxfer.train.args import LoraArgs, ModelArgs, TrainArgs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = {

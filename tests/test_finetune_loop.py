@@ -13,12 +13,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 import ftutil  # noqa: E402
 
-from textxfer.accel import SeededSampler  # noqa: E402
+from textxfer.train.accel import SeededSampler  # noqa: E402
 from textxfer.config import ConfigError  # noqa: E402
 from textxfer.data import DataArgs  # noqa: E402
 from textxfer.finetune import finetune  # noqa: E402
-from textxfer.loop import latest_checkpoint  # noqa: E402
-from textxfer.train_args import ModelArgs  # noqa: E402
+from textxfer.train.loop import latest_checkpoint  # noqa: E402
+from textxfer.train.args import ModelArgs  # noqa: E402
 
 Interrupt = ftutil.Interrupt
 CrashAt = ftutil.crash_at
@@ -74,7 +74,7 @@ def test_resume_after_a_mid_epoch_interruption_is_exact(bert, data, tmp_path):
 
 def test_resume_without_a_checkpoint_starts_from_scratch(bert, data, tmp_path, caplog):
     args = ftutil.train_args(epochs=1, checkpoint_dir=str(tmp_path / "none"), resume=True)
-    with caplog.at_level(logging.WARNING, logger="textxfer.loop"):
+    with caplog.at_level(logging.WARNING, logger="textxfer.train.loop"):
         result = finetune(ModelArgs(str(bert)), data, args)
     assert result.global_step == 5 and "no checkpoint" in caplog.text
 

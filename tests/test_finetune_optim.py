@@ -12,19 +12,19 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 import ftutil  # noqa: E402
 
-from textxfer.classify import ClassificationLoss, build_classifier, class_weights  # noqa: E402
+from textxfer.finetune.task import ClassificationLoss, build_classifier, class_weights  # noqa: E402
 from textxfer.config import ConfigError  # noqa: E402
 from textxfer.data import DataArgs  # noqa: E402
 from textxfer.finetune import finetune  # noqa: E402
-from textxfer.loop import Callback  # noqa: E402
-from textxfer.optim import (  # noqa: E402
+from textxfer.train.loop import Callback  # noqa: E402
+from textxfer.train.optim import (  # noqa: E402
     build_optimizer,
     build_scheduler,
     freeze,
     layer_groups,
     param_groups,
 )
-from textxfer.train_args import ModelArgs  # noqa: E402
+from textxfer.train.args import ModelArgs  # noqa: E402
 
 LABELS = ["positive", "negative"]
 

@@ -12,11 +12,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 import ftutil  # noqa: E402
 
-from textxfer.classify import build_classifier  # noqa: E402
+from textxfer.finetune.task import build_classifier  # noqa: E402
 from textxfer.config import ConfigError  # noqa: E402
 from textxfer.data import DataArgs  # noqa: E402
 from textxfer.finetune import finetune  # noqa: E402
-from textxfer.lora import (  # noqa: E402
+from textxfer.train.lora import (  # noqa: E402
     apply_lora,
     count_parameters,
     default_target_modules,
@@ -25,7 +25,7 @@ from textxfer.lora import (  # noqa: E402
     lora_config,
     merge_lora,
 )
-from textxfer.train_args import LoraArgs, ModelArgs  # noqa: E402
+from textxfer.train.args import LoraArgs, ModelArgs  # noqa: E402
 
 LABELS = ["positive", "negative"]
 
@@ -154,7 +154,7 @@ def test_lora_finetune_output_adapter_and_merged_model_agree(bert, data_dir, tmp
     from safetensors.torch import load_file
     from transformers import pipeline
 
-    from textxfer.finetune_io import load_finetuned
+    from textxfer.finetune.io import load_finetuned
 
     out = tmp_path / "lora"
     args = ftutil.train_args(out=str(out), epochs=2, lr=3e-2, mixed_precision="bf16")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from textxfer.compare import TABLE_COLUMNS
-from textxfer.report import best_per_size, format_table, summarize, write_report
+from textxfer.compare.grid import TABLE_COLUMNS
+from textxfer.compare.report import best_per_size, format_table, summarize, write_report
 
 
 def _table() -> pd.DataFrame:
@@ -78,7 +78,7 @@ def test_learning_curve_axes_hold_the_summary(tmp_path, monkeypatch):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from textxfer import report
+    from textxfer.compare import report
 
     captured = {}
     monkeypatch.setattr(plt, "close", lambda fig: captured.setdefault("fig", fig))

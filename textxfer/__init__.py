@@ -2,8 +2,8 @@
 
 The user-facing names below are imported lazily (PEP 562), so ``import textxfer`` stays cheap and
 optional extras (nlpaug, gensim) are only needed by the functions that use them. The entry points that
-share a name with their module are imported from it: ``from textxfer.finetune import finetune``
-(likewise ``augment``, ``adapt``, ``compare``), so ``textxfer.finetune`` is always the module.
+share a name with their module are imported from it: ``from textxfer.finetune.run import finetune``
+(likewise ``augment``, ``adapt``, ``compare``), so ``textxfer.finetune.run`` is always the module.
 
 >>> import textxfer
 >>> ds = textxfer.load_data("sst2", k=8)                                   # doctest: +SKIP
@@ -18,28 +18,28 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "AdaptArgs": "textxfer.adapt_args",
-    "AugmentArgs": "textxfer.augment",
+    "AdaptArgs": "textxfer.adapt.args",
+    "AugmentArgs": "textxfer.augment.pipeline",
     "BaselineArgs": "textxfer.baselines",
-    "CompareArgs": "textxfer.compare",
-    "DataArgs": "textxfer.data",
-    "DataError": "textxfer.tables",
-    "LoraArgs": "textxfer.train_args",
-    "ModelArgs": "textxfer.train_args",
+    "CompareArgs": "textxfer.compare.grid",
+    "DataArgs": "textxfer.data.load",
+    "DataError": "textxfer.data.readers",
+    "LoraArgs": "textxfer.train.args",
+    "ModelArgs": "textxfer.train.args",
     "ModelNotFoundError": "textxfer.models",
-    "TrainArgs": "textxfer.train_args",
-    "adaptation_texts": "textxfer.data",
-    "describe": "textxfer.data",
+    "TrainArgs": "textxfer.train.args",
+    "adaptation_texts": "textxfer.data.load",
+    "describe": "textxfer.data.load",
     "evaluate": "textxfer.metrics",
-    "few_shot": "textxfer.data",
-    "load_data": "textxfer.data",
+    "few_shot": "textxfer.data.load",
+    "load_data": "textxfer.data.load",
     "load_predictor": "textxfer.predict",
     "make_baseline": "textxfer.baselines",
     "resolve_model": "textxfer.models",
-    "save_data": "textxfer.data",
-    "stratified_subsample": "textxfer.data",
+    "save_data": "textxfer.data.load",
+    "stratified_subsample": "textxfer.data.load",
     "train_baseline": "textxfer.baselines",
-    "write_report": "textxfer.report",
+    "write_report": "textxfer.compare.report",
 }
 
 __all__ = [

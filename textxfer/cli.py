@@ -15,7 +15,7 @@ import sys
 from . import __version__
 from .config import ConfigError
 from .models import ModelNotFoundError
-from .tables import DataError
+from .data.readers import DataError
 
 # Order here is the order in --help.
 COMMAND_MODULES = ("data", "augment", "baseline", "finetune", "adapt", "predict", "compare")

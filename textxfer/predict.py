@@ -18,14 +18,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .files import read_json
+from .io import read_json
 
 MARKER = "textxfer.json"
 
 # kind -> "module:function" taking the folder and returning a Predictor.
 LOADERS = {
     "baseline": "textxfer.baselines.persist:load_predictor",
-    "finetune": "textxfer.finetune_io:load_predictor",
+    "finetune": "textxfer.finetune.io:load_predictor",
 }
 
 

@@ -71,8 +71,8 @@ def equivalence_args(**overrides):
 def gathered_ids(bert: str, data: str) -> dict:
     from transformers import AutoTokenizer, DataCollatorWithPadding
 
-    from textxfer.accel import eval_dataloader, make_accelerator
-    from textxfer.classify import build_classifier, encode, gather_predictions
+    from textxfer.train.accel import eval_dataloader, make_accelerator
+    from textxfer.finetune.task import build_classifier, encode, gather_predictions
     from textxfer.data import load_data
 
     acc = make_accelerator(ftutil.train_args())
@@ -87,7 +87,7 @@ def gathered_ids(bert: str, data: str) -> dict:
 
 def resume_runs(bert: str, data, work: Path) -> dict:
     from textxfer.finetune import finetune
-    from textxfer.train_args import ModelArgs
+    from textxfer.train.args import ModelArgs
 
     common = dict(
         epochs=3,
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from textxfer.data import DataArgs
         from textxfer.finetune import finetune
-        from textxfer.train_args import ModelArgs
+        from textxfer.train.args import ModelArgs
 
         data, work = DataArgs(args.data), Path(args.work)
         equal = finetune(ModelArgs(args.bert, dropout=0.0), data, equivalence_args(batch_size=2))

@@ -89,7 +89,7 @@ def quiet(threads: int | None = 1):
 
 def train_args(**overrides):
     """``TrainArgs`` for a fast tiny run (5 steps per epoch at batch 4 on 20 rows)."""
-    from textxfer.train_args import TrainArgs
+    from textxfer.train.args import TrainArgs
 
     values = dict(epochs=3, batch_size=4, lr=3e-3, scheduler="constant", progress_bar=False, seed=0)
     values.update(overrides)
@@ -106,7 +106,7 @@ class Interrupt(Exception):
 
 def crash_at(step: int):
     """A ``TrainLoop`` callback that raises ``Interrupt`` after optimizer step ``step``."""
-    from textxfer.loop import Callback
+    from textxfer.train.loop import Callback
 
     class CrashAt(Callback):
         def on_step_end(self, loop):

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from ..config import dump_yaml
-from ..files import atomic_dir, atomic_write_json, read_json
+from ..io import atomic_dir, atomic_write_json, read_json
 from ..predict import MARKER
-from ..tables import DataError
+from ..data.readers import DataError
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..metrics import evaluate
-from ..tables import DataError
+from ..data.readers import DataError
 from .factory import BaselineArgs, build_pipeline, use_unlabeled
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def augment_train(dataset, recipe: str, n_aug: int, seed: int):
         from ..augment import augment
     except ImportError as err:
         raise DataError(
-            f"--augment {recipe} needs textxfer.augment, which could not be imported ({err})"
+            f"--augment {recipe} needs textxfer.augment.pipeline, which could not be imported ({err})"
         ) from err
     import datasets
 
@@ -150,7 +150,7 @@ def train_baseline(
     train, test = dataset["train"], dataset[eval_split]
     pipeline = build_pipeline(args)
     if unlabeled is not None:
-        from ..adapt import check_no_leak
+        from ..adapt.run import check_no_leak
 
         check_no_leak(unlabeled, test["text"], where=f"the {eval_split} split")
         pipeline = use_unlabeled(pipeline, unlabeled)

@@ -13,10 +13,10 @@ import argparse
 import re
 from pathlib import Path
 
-from ..adapt_args import AdaptArgs, MLMTrainArgs
+from ..adapt.args import AdaptArgs, MLMTrainArgs
 from ..config import ConfigError, add_dataclass_args, configs_from_args
-from ..data import DataArgs
-from ..train_args import LoraArgs, ModelArgs
+from ..data.load import DataArgs
+from ..train.args import LoraArgs, ModelArgs
 
 SECTIONS = {
     "model": ModelArgs,
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``adapt`` from parsed arguments; prints on the main process only."""
     from accelerate import PartialState
 
-    from ..adapt import adapt, read_adapt_metrics
+    from ..adapt.run import adapt, read_adapt_metrics
 
     configs, source = resolve_configs(args)
     out = adapt(configs["model"], source, configs["adapt"], configs["train"], configs["lora"])

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..augment import AugmentArgs, augment_to_folder, format_examples
+from ..augment.pipeline import AugmentArgs, augment_to_folder, format_examples
 from ..config import add_dataclass_args, configs_from_args
-from ..data import DataArgs
+from ..data.load import DataArgs
 
 
 def register(sub: argparse._SubParsersAction) -> None:

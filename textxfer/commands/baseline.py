@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import add_dataclass_args, configs_from_args
-from ..data import DataArgs, load_data
+from ..data.load import DataArgs, load_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:

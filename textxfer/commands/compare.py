@@ -10,7 +10,7 @@ from ..config import add_dataclass_args, configs_from_args
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``compare``."""
-    from ..compare import CompareArgs
+    from ..compare.grid import CompareArgs
 
     p = sub.add_parser(
         "compare", help="methods x augmentation x sizes x seeds -> one table, report and plots"
@@ -24,8 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compare import CompareArgs, compare
-    from ..report import best_per_size, format_table, summarize
+    from ..compare.grid import CompareArgs, compare
+    from ..compare.report import best_per_size, format_table, summarize
 
     cfg = configs_from_args(args, {"compare": CompareArgs})["compare"]
     table = compare(cfg)

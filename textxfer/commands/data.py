@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..config import add_dataclass_args, configs_from_args
-from ..data import DataArgs, describe, load_data, save_data
+from ..data.load import DataArgs, describe, load_data, save_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,8 +11,8 @@ import argparse
 import re
 
 from ..config import add_dataclass_args, configs_from_args
-from ..data import DataArgs
-from ..train_args import LoraArgs, ModelArgs, TrainArgs
+from ..data.load import DataArgs
+from ..train.args import LoraArgs, ModelArgs, TrainArgs
 
 SECTIONS = {"model": ModelArgs, "data": DataArgs, "train": TrainArgs, "lora": LoraArgs}
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``finetune`` from parsed arguments; prints on the main process only."""
     from accelerate import PartialState
 
-    from ..finetune import finetune
+    from ..finetune.run import finetune
 
     configs = resolve_configs(args)
     result = finetune(configs["model"], configs["data"], configs["train"], configs["lora"])

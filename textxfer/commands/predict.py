@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..files import atomic_write_text
+from ..io import atomic_write_text
 from ..predict import load_predictor
 
 
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _read_texts(args: argparse.Namespace) -> list[str]:
     if args.text:
         return list(args.text)
-    from ..tables import DataError, read_table
+    from ..data.readers import DataError, read_table
 
     frame = read_table(Path(args.input))
     if args.text_column not in frame.columns:

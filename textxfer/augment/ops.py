@@ -17,7 +17,7 @@ import random
 import re
 from collections.abc import Iterator
 
-from .augment_recipe import OpSpec
+from .recipes import OpSpec
 
 logger = logging.getLogger(__name__)
 

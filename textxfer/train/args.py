@@ -3,7 +3,7 @@
 One dataclass per concern, every field with a default and a one-line help; the CLI flags and the
 YAML presets in ``recipes/configs/`` come from these fields (see ``textxfer.config``).
 
->>> from textxfer.train_args import ModelArgs, TrainArgs, LoraArgs
+>>> from textxfer.train.args import ModelArgs, TrainArgs, LoraArgs
 >>> TrainArgs(optimizer="sgd", momentum=0.9, nesterov=True).optimizer
 'sgd'
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import ConfigError, field
+from ..config import ConfigError, field
 
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULERS = ("linear", "cosine", "constant")

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import ConfigError
-from .metrics import evaluate
-from .models import label_maps
-from .tables import DataError
+from ..config import ConfigError
+from ..metrics import evaluate
+from ..models import label_maps
+from ..data.readers import DataError
 
 if TYPE_CHECKING:
     import torch

@@ -5,7 +5,7 @@ many texts); ``MLMTrainArgs`` is ``TrainArgs`` with defaults suited to the MLM s
 no dev evaluation, perplexity as the metric). Model and LoRA settings reuse ``ModelArgs`` and
 ``LoraArgs``.
 
->>> from textxfer.adapt_args import AdaptArgs, MLMTrainArgs
+>>> from textxfer.adapt.args import AdaptArgs, MLMTrainArgs
 >>> AdaptArgs(mlm_probability=0.2, whole_word_mask=True).whole_word_mask
 True
 >>> MLMTrainArgs(max_steps=100).eval_strategy
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import ConfigError, field
-from .train_args import TrainArgs
+from ..config import ConfigError, field
+from ..train.args import TrainArgs
 
 MLM_METRICS = ("perplexity", "loss")
 

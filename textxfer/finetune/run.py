@@ -7,7 +7,7 @@ dev and test with ``textxfer.metrics.evaluate``. It runs unchanged in one proces
 
 >>> from textxfer.data import DataArgs
 >>> from textxfer.finetune import finetune
->>> from textxfer.train_args import LoraArgs, ModelArgs, TrainArgs
+>>> from textxfer.train.args import LoraArgs, ModelArgs, TrainArgs
 >>> result = finetune(ModelArgs("default"), DataArgs("sst2", limit=200),
 ...                   TrainArgs(epochs=1, out="runs/sst2-lora"), LoraArgs(lora=True))  # doctest: +SKIP
 >>> result.metrics["test"]["accuracy"]                                               # doctest: +SKIP
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .accel import eval_dataloader, make_accelerator, train_dataloader
-from .classify import (
+from ..train.accel import eval_dataloader, make_accelerator, train_dataloader
+from .task import (
     ClassificationLoss,
     build_classifier,
     check_splits,
@@ -34,15 +34,15 @@ from .classify import (
     gather_predictions,
     scalar_metrics,
 )
-from .config import ConfigError
-from .data import DataArgs, load_data
-from .loop import TrainLoop, flat_config
-from .models import load_tokenizer, resolve_model
-from .train_args import LoraArgs, ModelArgs, TrainArgs
+from ..config import ConfigError
+from ..data.load import DataArgs, load_data
+from ..train.loop import TrainLoop, flat_config
+from ..models import load_tokenizer, resolve_model
+from ..train.args import LoraArgs, ModelArgs, TrainArgs
 
 logger = logging.getLogger(__name__)
 
-_flat_config = flat_config  # older name, still imported by textxfer.adapt
+_flat_config = flat_config  # older name, still imported by textxfer.adapt.run
 
 __all__ = ["Result", "finetune", "gather_predictions", "make_accelerator"]
 
@@ -197,8 +197,8 @@ def _build_model(run: _Run):
     """Seeded model (+ LoRA), freezing, optimizer; returns it with counts and callbacks."""
     from accelerate.utils import set_seed
 
-    from .lora import apply_lora, count_parameters
-    from .optim import GradualUnfreezing, build_optimizer, freeze, param_groups
+    from ..train.lora import apply_lora, count_parameters
+    from ..train.optim import GradualUnfreezing, build_optimizer, freeze, param_groups
 
     args = run.train_args
     set_seed(args.seed)  # before the model: the new head's init depends on it
@@ -249,7 +249,7 @@ def _make_loop(run: _Run, model, optimizer, weights, callbacks) -> TrainLoop:
 
 def _save(run: _Run, loop: TrainLoop, result: Result) -> None:
     """Main process writes the output folder; the others wait for it."""
-    from .finetune_io import save_finetuned
+    from .io import save_finetuned
 
     accelerator, args = run.accelerator, run.train_args
     accelerator.wait_for_everyone()

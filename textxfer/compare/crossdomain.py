@@ -15,7 +15,7 @@ One adapted encoder is trained per target (``out/adapted/<target>``) and reused 
 pair with that target. Every finished cell is stored in ``out/cells/`` (a rerun skips it); the tidy
 table goes to ``results.csv`` / ``results.json`` and a Markdown summary to ``results.md``.
 
->>> from textxfer.crossdomain import CrossDomainArgs, crossdomain
+>>> from textxfer.compare.crossdomain import CrossDomainArgs, crossdomain
 >>> table = crossdomain(CrossDomainArgs(pairs=["books->kitchen"], methods=["tfidf-lr"]))  # doctest: +SKIP
 """
 
@@ -32,8 +32,8 @@ from typing import Any
 
 import pandas as pd
 
-from .config import ConfigError, build_configs, dump_yaml, field, load_yaml
-from .files import atomic_write_json, atomic_write_text, read_json
+from ..config import ConfigError, build_configs, dump_yaml, field, load_yaml
+from ..io import atomic_write_json, atomic_write_text, read_json
 from .methods import METHODS, run_method
 
 logger = logging.getLogger(__name__)
@@ -129,8 +129,8 @@ def _family(method: str) -> str:
 
 def _pair_data(args: CrossDomainArgs, source: str, target: str):
     """``(dataset, unlabelled target texts)``; raises when any of those texts is a test row."""
-    from .adapt import check_no_leak
-    from .data import DataArgs, adaptation_texts, load_data
+    from ..adapt.run import check_no_leak
+    from ..data.load import DataArgs, adaptation_texts, load_data
 
     limit = args.limit or (SMOKE_LIMIT if args.smoke else None)
     data_args = DataArgs(
@@ -149,9 +149,9 @@ def _adapt_values(args: CrossDomainArgs) -> dict[str, Any]:
 
 def adapted_encoder(args: CrossDomainArgs, target: str, texts: list[str]) -> tuple[Path, dict]:
     """The encoder adapted on ``texts`` for ``target`` (reused when its inputs are unchanged)."""
-    from .adapt import adapt, read_adapt_metrics
-    from .adapt_args import AdaptArgs, MLMTrainArgs
-    from .train_args import LoraArgs, ModelArgs
+    from ..adapt.run import adapt, read_adapt_metrics
+    from ..adapt.args import AdaptArgs, MLMTrainArgs
+    from ..train.args import LoraArgs, ModelArgs
 
     folder = Path(args.out) / "adapted" / _slug(target)
     values = {**_adapt_values(args), "model": args.model, "out": str(folder)}

@@ -18,8 +18,8 @@ import multiprocessing
 import random
 import threading
 
-from .augment_ops import isolated_global_random
-from .augment_recipe import Recipe
+from .ops import isolated_global_random
+from .recipes import Recipe
 
 logger = logging.getLogger(__name__)
 

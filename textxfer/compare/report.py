@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .files import atomic_write_text
+from ..io import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def write_report(
     """Write ``report.md``, ``report.html`` and PNG plots into ``out_dir``; return their paths.
 
     Args:
-        table: the tidy results table (``textxfer.compare`` writes it).
+        table: the tidy results table (``textxfer.compare.grid`` writes it).
         out_dir: folder for the report files.
         cells: cell id -> full cell record (for the best model's confusion matrix).
         metric: the column to summarise.

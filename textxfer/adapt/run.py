@@ -10,12 +10,12 @@ before and after, and writes a plain checkpoint that ``AutoModelForMaskedLM``, `
 Checkpoints without a masked-LM head (e.g. the offline default all-MiniLM-L6-v2) get a freshly
 initialised head, which is logged and recorded (``fresh_mlm_head`` in ``adapt_metrics.json``).
 The output folder (model, tokenizer, ``adapt_metrics.json``, ``train_log.jsonl``, ``config.yaml``,
-``textxfer.json``) is described in ``textxfer.adapt_io``.
+``textxfer.json``) is described in ``textxfer.adapt.io``.
 
 >>> from textxfer.adapt import adapt
->>> from textxfer.adapt_args import AdaptArgs, MLMTrainArgs
+>>> from textxfer.adapt.args import AdaptArgs, MLMTrainArgs
 >>> from textxfer.data import DataArgs
->>> from textxfer.train_args import ModelArgs
+>>> from textxfer.train.args import ModelArgs
 >>> folder = adapt(ModelArgs("default"), DataArgs("amazon_mds/books", target="amazon_mds/kitchen"),
 ...                AdaptArgs(), MLMTrainArgs(max_steps=200, out="runs/adapt/kitchen"))  # doctest: +SKIP
 """
@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from .adapt_args import AdaptArgs, MLMTrainArgs
-from .adapt_io import read_adapt_metrics, save_adapted
-from .adapt_mlm import (
+from .args import AdaptArgs, MLMTrainArgs
+from .io import read_adapt_metrics, save_adapted
+from .mlm import (
     MaskedLMLoss,
     MLMCollator,
     evaluate_perplexity,
@@ -43,10 +43,10 @@ from .adapt_mlm import (
     make_masker,
     tokenize_texts,
 )
-from .config import ConfigError
-from .data import DataArgs, adaptation_texts, load_data
-from .tables import DataError
-from .train_args import LoraArgs, ModelArgs
+from ..config import ConfigError
+from ..data.load import DataArgs, adaptation_texts, load_data
+from ..data.readers import DataError
+from ..train.args import LoraArgs, ModelArgs
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def apply_mlm_lora(model, args: LoraArgs):
         import peft
     except ImportError as err:  # pragma: no cover - peft is a declared dependency
         raise ImportError("LoRA needs the 'peft' package; `pip install peft`") from err
-    from .lora import default_target_modules
+    from ..train.lora import default_target_modules
 
     prefix = f"{model.base_model_prefix}."
     head = [p for n, p in model.named_parameters() if not n.startswith(prefix)]
@@ -200,8 +200,8 @@ def apply_mlm_lora(model, args: LoraArgs):
 def _build(train_args: MLMTrainArgs, lora_args: LoraArgs | None, path: str):
     from accelerate.utils import set_seed
 
-    from .lora import count_parameters
-    from .optim import GradualUnfreezing, build_optimizer, freeze, param_groups
+    from ..train.lora import count_parameters
+    from ..train.optim import GradualUnfreezing, build_optimizer, freeze, param_groups
 
     set_seed(train_args.seed)  # before the model: a fresh head's init depends on it
     model, fresh, unexpected = load_mlm_model(path)
@@ -251,7 +251,7 @@ def adapt(
         callbacks: extra ``textxfer.loop.Callback`` objects.
 
     Returns:
-        The output folder (see ``textxfer.adapt_io`` for its contents).
+        The output folder (see ``textxfer.adapt.io`` for its contents).
 
     Raises:
         ConfigError: no ``out``, a model without masked-LM class or mask token, bad settings.
@@ -295,8 +295,8 @@ def adapt(
 
 def _prepare(model_args, texts_or_dataset, adapt_args, train_args) -> _Run:
     """Texts (checked, de-duplicated, split), accelerator, tokenizer, masker and datasets."""
-    from .accel import make_accelerator
-    from .models import load_tokenizer, resolve_model
+    from ..train.accel import make_accelerator
+    from ..models import load_tokenizer, resolve_model
 
     texts, evaluation, source = resolve_texts(texts_or_dataset)
     texts = _prepare_texts(texts, adapt_args)
@@ -315,8 +315,8 @@ def _prepare(model_args, texts_or_dataset, adapt_args, train_args) -> _Run:
 
 
 def _make_loop(run: _Run, model, optimizer, args: MLMTrainArgs, callbacks, config):
-    from .accel import eval_dataloader, train_dataloader
-    from .loop import TrainLoop, flat_config
+    from ..train.accel import eval_dataloader, train_dataloader
+    from ..train.loop import TrainLoop, flat_config
 
     collate = MLMCollator(run.tokenizer)
     lengths = [len(x) for x in run.train_ds["input_ids"]] if args.group_by_length else None

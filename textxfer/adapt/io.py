@@ -13,7 +13,7 @@ Base-model weights that the masked-LM class has no slot for (BERT's pooler, say)
 the source checkpoint, so a classifier built from the folder starts from the same pooler as one
 built from the original model.
 
->>> from textxfer.adapt_io import read_adapt_metrics
+>>> from textxfer.adapt.io import read_adapt_metrics
 >>> read_adapt_metrics("runs/adapt/kitchen")["perplexity_after"]     # doctest: +SKIP
 18.4
 """
@@ -25,9 +25,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .config import dump_yaml
-from .files import atomic_dir, atomic_write_json, atomic_write_text, read_json
+from .. import __version__
+from ..config import dump_yaml
+from ..io import atomic_dir, atomic_write_json, atomic_write_text, read_json
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def save_adapted(
         info, metrics, history, config: ``textxfer.json`` extras, ``adapt_metrics.json``,
             ``train_log.jsonl`` records and ``config.yaml`` sections.
     """
-    from .lora import is_peft_model, merge_lora
+    from ..train.lora import is_peft_model, merge_lora
 
     if is_peft_model(model):
         model = merge_lora(model)

@@ -13,7 +13,7 @@ A recipe is a built-in name (``eda``, ``eda_w2v``, ``mlm``, ``char``, or one op 
       - {op: swap, alpha: 0.2}
       - {op: char, source: keyboard, char_p: 0.2}
 
->>> from textxfer.augment_recipe import load_recipe
+>>> from textxfer.augment.recipes import load_recipe
 >>> [o.label for o in load_recipe("eda").ops]
 ['substitute:wordnet', 'insert:wordnet', 'swap', 'delete']
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from .config import ConfigError
+from ..config import ConfigError
 
 OPS = ("insert", "delete", "swap", "substitute", "char")
 SOURCES = {

@@ -7,7 +7,7 @@ Layout of a saved folder (written atomically)::
     DIR/textxfer.json                                     {"kind": "finetune", method, labels, ...}
     DIR/metrics.json, train_log.jsonl, config.yaml        results, history, resolved config
 
->>> from textxfer.finetune_io import load_predictor
+>>> from textxfer.finetune.io import load_predictor
 >>> clf = load_predictor("runs/sst2-full")          # doctest: +SKIP
 >>> clf.predict(["a great movie"])                  # doctest: +SKIP
 ['positive']
@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .config import dump_yaml
-from .files import atomic_dir, atomic_write_json, atomic_write_text, read_json
-from .predict import MARKER, model_info
+from .. import __version__
+from ..config import dump_yaml
+from ..io import atomic_dir, atomic_write_json, atomic_write_text, read_json
+from ..predict import MARKER, model_info
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def save_finetuned(
     Returns:
         The folder.
     """
-    from .lora import is_peft_model, merge_lora
+    from ..train.lora import is_peft_model, merge_lora
 
     peft = is_peft_model(model)
     marker = {
@@ -108,8 +108,8 @@ def load_finetuned(folder: str | Path, adapter: bool = False):
     if adapter:
         if not info.get("adapter"):
             raise ValueError(f"{folder} holds a {info.get('method')} model, not a LoRA adapter")
-        from .lora import load_adapter
-        from .models import label_maps, resolve_model
+        from ..train.lora import load_adapter
+        from ..models import label_maps, resolve_model
 
         base_path = info["base_model"]
         if not Path(base_path).is_dir():  # saved on another machine: resolve the name again

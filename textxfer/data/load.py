@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import field
-from .tables import (
+from ..config import field
+from .readers import (
     EXTENSIONS,
     DataError,
     clean_rows,
@@ -140,7 +140,7 @@ def _hub_frames(args: DataArgs, root: Path | None) -> dict[str, pd.DataFrame]:
     looks_like_path = (
         os.sep in args.dataset and args.dataset.count("/") != 1 or args.dataset.startswith(".")
     )
-    from .models import hub_reachable
+    from ..models import hub_reachable
 
     if looks_like_path or os.environ.get("HF_DATASETS_OFFLINE") == "1" or not hub_reachable():
         raise DataError(
@@ -395,7 +395,7 @@ def adaptation_texts(args: DataArgs | str, **overrides) -> list[str]:
 
 def save_data(dataset, folder: str | Path) -> Path:
     """Write each split as ``<split>.csv`` (``text,label`` with label names), atomically."""
-    from .files import atomic_dir
+    from ..io import atomic_dir
 
     with atomic_dir(folder) as tmp:
         for split, ds in dataset.items():

@@ -4,7 +4,7 @@ Target modules default to the attention query/value projections of the architect
 paper's choice); the classification head, and any module the checkpoint did not provide (a newly
 initialised pooler, say), go to ``modules_to_save`` so they train fully and travel with the adapter.
 
->>> from textxfer.lora import apply_lora
+>>> from textxfer.train.lora import apply_lora
 >>> model = apply_lora(model, LoraArgs(lora=True, lora_r=8))        # doctest: +SKIP
 """
 
@@ -15,12 +15,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import ConfigError
+from ..config import ConfigError
 
 if TYPE_CHECKING:
     import torch
 
-    from .train_args import LoraArgs
+    from .args import LoraArgs
 
 logger = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ import logging
 import math
 from typing import TYPE_CHECKING, Any
 
-from .config import ConfigError
+from ..config import ConfigError
 
 if TYPE_CHECKING:
     import torch
 
-    from .train_args import TrainArgs
+    from .args import TrainArgs
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .augment_ops import (
+from .ops import (
     DeleteOp,
     NlpaugOp,
     SwapOp,
@@ -24,7 +24,7 @@ from .augment_ops import (
     vocabulary,
     word_key,
 )
-from .augment_recipe import OpSpec, Recipe
+from .recipes import OpSpec, Recipe
 from .wordnet import MissingSourceError, has_pos_tagger, load_wordnet, synonym_table
 
 logger = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ def build_op(spec: OpSpec, alpha: float, sources: Sources) -> WordOp:
     if spec.op == "swap":
         return SwapOp(spec, alpha)
     if spec.contextual:
-        from .augment_mlm import MaskedLMOp
+        from .mlm import MaskedLMOp
 
         model = check_mlm_model(spec.model or sources.args.mlm_model, spec)
         return MaskedLMOp(

@@ -2,7 +2,7 @@
 
 ``run_method(name, dataset, ...)`` fits on ``dataset["train"]``, evaluates on the evaluation split with
 ``textxfer.metrics.evaluate`` and returns a ``MethodResult``. Baselines come from
-``textxfer.baselines``, fine-tuning from ``textxfer.finetune``, domain adaptation from ``textxfer.adapt``.
+``textxfer.baselines``, fine-tuning from ``textxfer.finetune.run``, domain adaptation from ``textxfer.adapt.run``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError
+from ..config import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def run_baseline(
     method: str, dataset, seed: int, model: str, options: dict, eval_split: str
 ) -> MethodResult:
     """A scikit-learn baseline from ``textxfer.baselines``."""
-    from .baselines import BaselineArgs, train_baseline
+    from ..baselines import BaselineArgs, train_baseline
 
     values = {"method": method, "seed": seed, "random_state": seed, "model": model, **options}
     args = BaselineArgs(**_kwargs_for(BaselineArgs, values))
@@ -116,8 +116,8 @@ def run_method(
 def _finetune_configs(
     method: str, model: str, seed: int, options: dict, smoke: bool
 ) -> dict[str, Any]:
-    from .config import build_configs
-    from .train_args import LoraArgs, ModelArgs, TrainArgs
+    from ..config import build_configs
+    from ..train.args import LoraArgs, ModelArgs, TrainArgs
 
     values = {"model": model, "seed": seed, "progress_bar": False, **options}
     values["lora"] = method.endswith("lora")
@@ -138,8 +138,8 @@ def run_finetune(
     eval_split: str,
     smoke: bool,
 ) -> MethodResult:
-    """Full or LoRA fine-tuning with ``textxfer.finetune`` (no model folder is kept)."""
-    from .finetune import finetune
+    """Full or LoRA fine-tuning with ``textxfer.finetune.run`` (no model folder is kept)."""
+    from ..finetune.run import finetune
 
     cfg = _finetune_configs(method, model, seed, options, smoke)
     result = finetune(cfg["model"], None, cfg["train"], cfg["lora"], dataset=dataset)
@@ -168,9 +168,9 @@ def _split_adapt_options(options: dict) -> tuple[dict, dict]:
 
 
 def _adapt_configs(model: str, seed: int, options: dict, mlm_opts: dict, out: Path, smoke: bool):
-    from .adapt_args import AdaptArgs, MLMTrainArgs
-    from .config import build_configs
-    from .train_args import LoraArgs, ModelArgs
+    from ..adapt.args import AdaptArgs, MLMTrainArgs
+    from ..config import build_configs
+    from ..train.args import LoraArgs, ModelArgs
 
     values = {
         "model": model,
@@ -193,7 +193,7 @@ def adaptation_corpus(dataset, eval_split: str, unlabeled=None) -> list[str]:
     Raises:
         DataError: when an ``unlabeled`` text occurs in the evaluation split.
     """
-    from .adapt import check_no_leak, resolve_texts
+    from ..adapt.run import check_no_leak, resolve_texts
 
     held_out = list(dataset[eval_split]["text"])
     blocked = set(held_out)
@@ -219,7 +219,7 @@ def run_adapt_finetune(
     adapted checkpoint. ``fit_seconds`` covers both stages."""
     import shutil
 
-    from .adapt import adapt, read_adapt_metrics
+    from ..adapt.run import adapt, read_adapt_metrics
 
     finetune_opts, mlm_opts = _split_adapt_options(options)
     texts = adaptation_corpus(dataset, eval_split, options.get("unlabeled"))

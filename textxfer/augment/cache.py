@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .augment_recipe import Recipe
+from .recipes import Recipe
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def file_signature(path: str | None) -> str | None:
 
 def cache_key(args, recipe: Recipe, data_fp: str, n_aug: int, alpha: float) -> str:
     """A short hex key of everything that determines the augmented output."""
-    from . import __version__
+    from .. import __version__
     from .wordnet import find_wordnet, has_pos_tagger
 
     models = [args.w2v_model, args.mlm_model, *(o.model for o in recipe.ops)]
@@ -92,7 +92,7 @@ def save(dataset, folder: Path, meta: dict):
     """Write ``dataset`` and ``meta`` into ``folder`` atomically; return the dataset read back."""
     import datasets
 
-    from .files import atomic_dir, atomic_write_json
+    from ..io import atomic_dir, atomic_write_json
 
     with atomic_dir(folder) as tmp:
         dataset.save_to_disk(str(tmp / "data"))

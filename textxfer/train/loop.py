@@ -34,13 +34,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import accel as _accel
-from .config import ConfigError
-from .files import atomic_write_json
+from ..config import ConfigError
+from ..io import atomic_write_json
 
 if TYPE_CHECKING:
     import torch
 
-    from .train_args import TrainArgs
+    from .args import TrainArgs
 
 logger = logging.getLogger(__name__)
 
@@ -476,7 +476,7 @@ class TrainLoop:
         )
 
 
-# The loop's companions live in textxfer.accel; importing them from here keeps working.
+# The loop's companions live in textxfer.train.accel; importing them from here keeps working.
 SeededSampler = _accel.SeededSampler
 train_dataloader = _accel.train_dataloader
 eval_dataloader = _accel.eval_dataloader

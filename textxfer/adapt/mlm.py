@@ -7,7 +7,7 @@ tokenizer's ``offset_mapping``). It runs *inside the loss function*, not in the 
 uninterrupted one. Held-out texts are masked once, with a generator seeded per text, so the
 perplexity before and after adaptation is measured on exactly the same masked positions.
 
->>> from textxfer.adapt_mlm import masked_perplexity
+>>> from textxfer.adapt.mlm import masked_perplexity
 >>> masked_perplexity("runs/adapted", ["a held-out review"])["perplexity"]   # doctest: +SKIP
 41.7
 """
@@ -18,8 +18,8 @@ import logging
 import math
 from typing import TYPE_CHECKING, Any
 
-from .config import ConfigError
-from .tables import DataError
+from ..config import ConfigError
+from ..data.readers import DataError
 
 if TYPE_CHECKING:
     import torch
@@ -268,7 +268,7 @@ def masked_perplexity(
     """
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-    from .accel import eval_dataloader
+    from ..train.accel import eval_dataloader
 
     if isinstance(model, str) or hasattr(model, "__fspath__"):
         tokenizer = tokenizer or AutoTokenizer.from_pretrained(str(model))

@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import ConfigError
+from ..config import ConfigError
 
 if TYPE_CHECKING:
-    from .train_args import TrainArgs
+    from .args import TrainArgs
 
 logger = logging.getLogger(__name__)
 

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import augment_cache
-from .augment_cache import CACHE_ENV, default_cache_dir
-from .augment_recipe import Recipe, eda_defaults, load_recipe
-from .augment_run import MARKER_COLUMNS
-from .config import ConfigError, field
-from .tables import DataError
+from . import cache as augment_cache
+from .cache import CACHE_ENV, default_cache_dir
+from .recipes import Recipe, eda_defaults, load_recipe
+from .runner import MARKER_COLUMNS
+from ..config import ConfigError, field
+from ..data.readers import DataError
 
 logger = logging.getLogger(__name__)
 
@@ -168,8 +168,8 @@ def _copies_and_alpha(args: AugmentArgs, n_rows: int) -> tuple[int, float]:
 
 
 def _compute(dataset, args: AugmentArgs, recipe: Recipe, n_aug: int, alpha: float, num_proc: int):
-    from .augment_run import Runner, run
-    from .augment_sources import build_ops
+    from .runner import Runner, run
+    from .sources import build_ops
 
     texts = [t if isinstance(t, str) else "" for t in dataset["text"][:]]
     ops = build_ops(recipe, alpha, texts, args)
@@ -270,7 +270,7 @@ def save_augmented(dataset, folder: str | Path, info: AugmentInfo | None = None)
     """
     import pandas as pd
 
-    from .files import atomic_dir, atomic_write_json
+    from ..io import atomic_dir, atomic_write_json
 
     with atomic_dir(folder) as tmp:
         for split, ds in dataset.items():
@@ -300,7 +300,7 @@ def augment_to_folder(data_args, args: AugmentArgs, out: str | Path):
     """
     import datasets
 
-    from .data import load_data
+    from ..data.load import load_data
 
     ds = load_data(data_args)
     train, info = augment_with_info(ds["train"], args)

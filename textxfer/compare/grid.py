@@ -20,8 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from .config import ConfigError, build_configs, dump_yaml, field, load_yaml
-from .files import atomic_write_json, atomic_write_text, read_json
+from ..config import ConfigError, build_configs, dump_yaml, field, load_yaml
+from ..io import atomic_write_json, atomic_write_text, read_json
 from .methods import METHODS, run_method
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def _smoke(args: CompareArgs) -> CompareArgs:
 
 def _subsample(train, size: Any, seed: int):
     """The training subsample for a cell, as a ``datasets.Dataset``."""
-    from .data import few_shot, stratified_subsample
+    from ..data.load import few_shot, stratified_subsample
 
     kind, n = parse_size(size)
     if kind == "full":
@@ -170,7 +170,7 @@ def _subsample(train, size: Any, seed: int):
 def _augment(train, recipe: str, args: CompareArgs, seed: int):
     if recipe == "none":
         return train
-    from .augment import augment
+    from ..augment.pipeline import augment
 
     out = augment(train, recipe, n_aug=args.n_aug, seed=seed, num_proc=args.num_proc)
     return out.select_columns(["text", "label"])
@@ -179,7 +179,7 @@ def _augment(train, recipe: str, args: CompareArgs, seed: int):
 def _load(args: CompareArgs):
     from datasets import DatasetDict
 
-    from .data import DataArgs, load_data, stratified_subsample
+    from ..data.load import DataArgs, load_data, stratified_subsample
 
     ds = load_data(DataArgs(dataset=args.dataset, seed=args.data_seed, **args.data))
     if not args.eval_limit:

@@ -5,11 +5,11 @@ which has no offline source. Debian ships the WordNet 3.0 database (``wordnet-ba
 ``wordnet-sense-index``, in ``/usr/share/wordnet``); NLTK reads it once the files are *copied*
 (NLTK refuses symlinked paths) into ``<nltk_data>/corpora/wordnet`` with a ``lexnames`` file.
 
-``python -m textxfer.wordnet setup --apt`` does that (``make install`` runs it): it installs the
+``python -m textxfer.augment.wordnet setup --apt`` does that (``make install`` runs it): it installs the
 Debian packages with apt-get only when the data is missing and apt-get is there (as root), and
 copies the files into ``.venv/nltk_data``, a folder NLTK searches by default.
 
->>> from textxfer.wordnet import load_wordnet, synonym_table
+>>> from textxfer.augment.wordnet import load_wordnet, synonym_table
 >>> table = synonym_table(["film", "great"], load_wordnet())   # doctest: +SKIP
 >>> table["film"][:3]                                          # doctest: +SKIP
 ('movie', 'picture', 'moving picture')
@@ -34,7 +34,7 @@ DEBIAN_WORDNET = Path("/usr/share/wordnet")
 APT_PACKAGES = ("wordnet-base", "wordnet-sense-index")
 INSTALL_HINT = (
     "install the WordNet 3.0 data: `make install` (as root on Debian/Ubuntu), or "
-    "`apt-get install -y wordnet-base wordnet-sense-index && python -m textxfer.wordnet setup`, "
+    "`apt-get install -y wordnet-base wordnet-sense-index && python -m textxfer.augment.wordnet setup`, "
     f"or point ${WORDNET_ENV} at a folder holding NLTK's wordnet corpus"
 )
 # The files NLTK's WordNetCorpusReader opens (lexnames is written from LEXNAMES below).
@@ -155,7 +155,7 @@ def setup_wordnet(
             f"WordNet source {str(source)!r} lacks {missing[:4]}{'...' if len(missing) > 4 else ''}; "
             + INSTALL_HINT
         )
-    from .files import atomic_dir, atomic_write_text
+    from ..io import atomic_dir, atomic_write_text
 
     with atomic_dir(target) as tmp:
         tmp.chmod(0o755)  # mkdtemp makes it private; the corpus is for every user
@@ -289,8 +289,8 @@ def synonym_table(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m textxfer.wordnet setup|status``."""
-    parser = argparse.ArgumentParser(prog="python -m textxfer.wordnet", description=__doc__)
+    """``python -m textxfer.augment.wordnet setup|status``."""
+    parser = argparse.ArgumentParser(prog="python -m textxfer.augment.wordnet", description=__doc__)
     parser.add_argument("action", choices=("setup", "status"))
     parser.add_argument("--source", default=str(DEBIAN_WORDNET), help="Debian WordNet folder")
     parser.add_argument("--target", default=None, help="NLTK wordnet corpus folder to fill")

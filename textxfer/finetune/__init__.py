@@ -1,0 +1,5 @@
+"""Fine-tuning of sequence classifiers, full or LoRA, on the shared Accelerate loop."""
+
+from .run import Result, finetune
+
+__all__ = ["Result", "finetune"]
