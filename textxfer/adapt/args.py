@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import ConfigError, field
+from ..config import Args, field
+
+from ..errors import ConfigError
 from ..train.args import TrainArgs
 
 MLM_METRICS = ("perplexity", "loss")
@@ -25,7 +27,7 @@ __all__ = ["AdaptArgs", "MLMTrainArgs", "MLM_METRICS"]
 
 
 @dataclass
-class AdaptArgs:
+class AdaptArgs(Args):
     """Masked-LM adaptation: masking, held-out perplexity and which texts are used."""
 
     mlm_probability: float = field(0.15, help="fraction of tokens (or words) masked per text")
@@ -41,7 +43,7 @@ class AdaptArgs:
     )
     seed: int = field(42, help="seed of the held-out split, the text sample and evaluation masks")
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         if not 0.0 < float(self.mlm_probability) < 1.0:
             raise ConfigError(
                 f"mlm_probability must be in (0, 1), found {self.mlm_probability!r}; "
@@ -75,8 +77,8 @@ class MLMTrainArgs(TrainArgs):
     best_metric: str = field("perplexity", help="held-out metric that picks the best model")
     load_best: bool = field(False, help="end with the best weights seen on the held-out texts")
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def validate(self) -> None:
+        super().validate()
         if self.eval_strategy != "no" and self.best_metric not in MLM_METRICS:
             raise ConfigError(
                 f"best_metric must be one of {list(MLM_METRICS)} for masked-LM adaptation, found "

@@ -5,7 +5,7 @@ Layout (written atomically)::
 
     DIR/config.json, model.safetensors, tokenizer files   the adapted model (LoRA: merged)
     DIR/textxfer.json      {"kind": "adapted", base_model, method, source, ...}
-    DIR/adapt_metrics.json perplexity before/after, steps, seconds, text counts
+    DIR/metrics.json       perplexity before/after, steps, seconds, text counts
     DIR/train_log.jsonl    training-loss records and the held-out evaluations
     DIR/config.yaml        model / adapt / train / lora sections and the text source
 
@@ -13,28 +13,24 @@ Base-model weights that the masked-LM class has no slot for (BERT's pooler, say)
 the source checkpoint, so a classifier built from the folder starts from the same pooler as one
 built from the original model.
 
->>> from textxfer.adapt.io import read_adapt_metrics
->>> read_adapt_metrics("runs/adapt/kitchen")["perplexity_after"]     # doctest: +SKIP
+>>> from textxfer.io import read_metrics
+>>> read_metrics("runs/adapt/kitchen")["perplexity_after"]     # doctest: +SKIP
 18.4
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..config import dump_yaml
-from ..io import atomic_dir, atomic_write_json, atomic_write_text, read_json
+from ..io import save_run
 
 logger = logging.getLogger(__name__)
 
-METRICS_FILE = "adapt_metrics.json"
 KIND = "adapted"
 
-__all__ = ["KIND", "METRICS_FILE", "read_adapt_metrics", "save_adapted"]
+__all__ = ["KIND", "save_adapted"]
 
 
 def save_adapted(
@@ -49,7 +45,7 @@ def save_adapted(
     history: list[dict],
     config: dict[str, Any],
 ) -> Path:
-    """Write an adapted model folder atomically (see the module docstring for the layout).
+    """Write an adapted model folder atomically (layout in the module docstring).
 
     Args:
         folder: output folder; replaced as a whole when it exists.
@@ -57,30 +53,24 @@ def save_adapted(
         tokenizer: saved beside the model.
         base_model: path or Hub id the model was loaded from (source of carried-over weights).
         unexpected_keys: checkpoint keys the masked-LM class did not load.
-        info, metrics, history, config: ``textxfer.json`` extras, ``adapt_metrics.json``,
-            ``train_log.jsonl`` records and ``config.yaml`` sections.
+        info, metrics, history, config: marker extras, ``metrics.json``, ``train_log.jsonl``
+            records and ``config.yaml`` sections.
     """
-    from ..train.lora import is_peft_model, merge_lora
+    from ..train.lora import merge_lora
 
-    if is_peft_model(model):
-        model = merge_lora(model)
-    marker = {"kind": KIND, "base_model": base_model, **info, "textxfer_version": __version__}
-    with atomic_dir(folder) as tmp:
+    model = merge_lora(model)
+
+    def payload(tmp: Path) -> None:
         model.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
         _carry_base_weights(base_model, model, unexpected_keys, tmp)
-        atomic_write_json(tmp / "textxfer.json", marker)
-        atomic_write_json(tmp / METRICS_FILE, metrics)
-        lines = "".join(json.dumps(r, default=float) + "\n" for r in history)
-        atomic_write_text(tmp / "train_log.jsonl", lines)
-        atomic_write_text(tmp / "config.yaml", dump_yaml(config))
+
+    save_run(
+        folder, kind=KIND, info={"base_model": base_model, **info}, metrics=metrics,
+        config=config, history=history, payload=payload,
+    )  # fmt: skip
     logger.info("saved the adapted model to %s", folder)
     return Path(folder)
-
-
-def read_adapt_metrics(folder: str | Path) -> dict[str, Any]:
-    """``adapt_metrics.json`` of an adapted folder (perplexity before/after, steps, seconds, ...)."""
-    return read_json(Path(folder) / METRICS_FILE)
 
 
 def _base_weight_names(model, unexpected: list[str]) -> dict[str, str]:

@@ -18,8 +18,8 @@ import logging
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..config import ConfigError
-from ..data.readers import DataError
+from ..errors import ConfigError
+from ..errors import DataError
 
 if TYPE_CHECKING:
     import torch

@@ -1,82 +1,50 @@
 """Domain adaptation: continued masked-LM pretraining of an encoder on unlabelled text.
 
 Domain-adaptive pretraining uses the target domain's texts, task-adaptive pretraining the task's
-own unlabelled texts (Gururangan et al., 2020). ``adapt`` trains the masked-LM objective with the
-same Accelerate loop as fine-tuning (``textxfer.loop.TrainLoop``: several processes, mixed
-precision, checkpoints, exact resume), measures perplexity on a seeded held-out share of the texts
-before and after, and writes a plain checkpoint that ``AutoModelForMaskedLM``, ``finetune``
-(``--model DIR``) and the frozen-feature baselines (``model=DIR``) load.
+own unlabelled texts (Gururangan et al., 2020). ``adapt`` trains the masked-LM objective on the
+shared stage (``textxfer.train.stage``: several processes, mixed precision, checkpoints, exact
+resume), measures perplexity on a seeded held-out share of the texts before and after, and writes a
+plain checkpoint that ``AutoModelForMaskedLM``, ``finetune`` (``--model DIR``) and the frozen-feature
+baselines (``model=DIR``) load.
 
 Checkpoints without a masked-LM head (e.g. the offline default all-MiniLM-L6-v2) get a freshly
-initialised head, which is logged and recorded (``fresh_mlm_head`` in ``adapt_metrics.json``).
-The output folder (model, tokenizer, ``adapt_metrics.json``, ``train_log.jsonl``, ``config.yaml``,
-``textxfer.json``) is described in ``textxfer.adapt.io``.
+initialised head, which is logged and recorded (``fresh_mlm_head`` in ``metrics.json``). The
+output folder is described in ``textxfer.adapt.io``.
 
->>> from textxfer.adapt import adapt
->>> from textxfer.adapt.args import AdaptArgs, MLMTrainArgs
+>>> from textxfer.adapt import AdaptArgs, MLMTrainArgs, adapt
 >>> from textxfer.data import DataArgs
->>> from textxfer.train.args import ModelArgs
->>> folder = adapt(ModelArgs("default"), DataArgs("amazon_mds/books", target="amazon_mds/kitchen"),
+>>> from textxfer.train import ModelArgs
+>>> result = adapt(ModelArgs("default"), DataArgs("amazon_mds/books", target="amazon_mds/kitchen"),
 ...                AdaptArgs(), MLMTrainArgs(max_steps=200, out="runs/adapt/kitchen"))  # doctest: +SKIP
+>>> result.metrics["perplexity_after"] < result.metrics["perplexity_before"]              # doctest: +SKIP
+True
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .args import AdaptArgs, MLMTrainArgs
-from .io import read_adapt_metrics, save_adapted
-from .mlm import (
-    MaskedLMLoss,
-    MLMCollator,
-    evaluate_perplexity,
-    heldout_dataset,
-    make_masker,
-    tokenize_texts,
-)
-from ..config import ConfigError
+from ..config import to_sections
+from ..data.checks import check_no_leak
 from ..data.load import DataArgs, adaptation_texts, load_data
-from ..data.readers import DataError
+from ..errors import ConfigError, DataError
+from ..models import load_tokenizer, resolve_model
+from ..train.accel import make_accelerator
 from ..train.args import LoraArgs, ModelArgs
+from ..train.stage import Result, build_stage, save_on_main
+from .args import AdaptArgs, MLMTrainArgs
+from .mlm import MaskedLMLoss, MLMCollator, evaluate_perplexity, heldout_dataset, make_masker, tokenize_texts
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "adapt",
-    "check_no_leak",
-    "load_mlm_model",
-    "read_adapt_metrics",
-    "resolve_texts",
-    "split_heldout",
-]
-
-
-# ------------------------------------------------------------------------------------- texts
-def check_no_leak(
-    texts: Sequence[str], held_out: Sequence[str], where: str = "the test split"
-) -> None:
-    """Raise when any adaptation text also occurs among ``held_out`` (evaluation) texts.
-
-    Raises:
-        DataError: naming how many texts leak and one of them.
-    """
-    leaked = set(texts) & set(held_out)
-    if leaked:
-        example = next(iter(sorted(leaked)))
-        raise DataError(
-            f"{len(leaked)} adaptation text(s) also occur in {where} (e.g. {example[:60]!r}); "
-            "adaptation must never see evaluation rows. Take texts from "
-            "textxfer.data.adaptation_texts, or drop those texts"
-        )
+__all__ = ["adapt", "load_mlm_model", "resolve_texts", "split_heldout"]
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -145,7 +113,6 @@ def split_heldout(texts: list[str], args: AdaptArgs) -> tuple[list[str], list[st
     return train, [t for i, t in enumerate(texts) if i in held]
 
 
-# ------------------------------------------------------------------------------------- model
 def load_mlm_model(model_path: str):
     """``(model, fresh_keys, unexpected_keys)`` from ``AutoModelForMaskedLM``.
 
@@ -173,63 +140,6 @@ def load_mlm_model(model_path: str):
     return model, fresh, sorted(info.get("unexpected_keys", ()))
 
 
-def apply_mlm_lora(model, args: LoraArgs):
-    """LoRA on the encoder of a masked LM; the head (all but the tied output embedding) trains fully."""
-    try:
-        import peft
-    except ImportError as err:  # pragma: no cover - peft is a declared dependency
-        raise ImportError("LoRA needs the 'peft' package; `pip install peft`") from err
-    from ..train.lora import default_target_modules
-
-    prefix = f"{model.base_model_prefix}."
-    head = [p for n, p in model.named_parameters() if not n.startswith(prefix)]
-    config = peft.LoraConfig(
-        r=args.lora_r,
-        lora_alpha=args.lora_alpha,
-        lora_dropout=args.lora_dropout,
-        target_modules=list(args.lora_target_modules or default_target_modules(model)),
-        modules_to_save=args.lora_modules_to_save,
-        bias=args.lora_bias,
-    )
-    wrapped = peft.get_peft_model(model, config)
-    for param in head:
-        param.requires_grad_(True)
-    return wrapped
-
-
-def _build(train_args: MLMTrainArgs, lora_args: LoraArgs | None, path: str):
-    from accelerate.utils import set_seed
-
-    from ..train.lora import count_parameters
-    from ..train.optim import GradualUnfreezing, build_optimizer, freeze, param_groups
-
-    set_seed(train_args.seed)  # before the model: a fresh head's init depends on it
-    model, fresh, unexpected = load_mlm_model(path)
-    if lora_args is not None:
-        model = apply_mlm_lora(model, lora_args)
-    freeze(model, train_args.freeze_embeddings, train_args.freeze_layers)
-    every = train_args.unfreeze_every
-    unfreezer = GradualUnfreezing(model, every) if train_args.gradual_unfreeze else None
-    optimizer = build_optimizer(param_groups(model, train_args), train_args)
-    return model, optimizer, count_parameters(model), fresh, unexpected, unfreezer
-
-
-# ---------------------------------------------------------------------------------- training
-@dataclass
-class _Run:
-    """What one adaptation run works with, built by ``_prepare``."""
-
-    accelerator: Any
-    model_path: str
-    tokenizer: Any
-    masker: Any
-    train_ds: Any
-    held_ds: Any
-    n_train: int
-    n_heldout: int
-    source: dict[str, Any]
-
-
 def adapt(
     model_args: ModelArgs,
     texts_or_dataset,
@@ -237,7 +147,7 @@ def adapt(
     train_args: MLMTrainArgs | None = None,
     lora_args: LoraArgs | None = None,
     callbacks: Sequence[Any] = (),
-) -> Path:
+) -> Result:
     """Continue masked-LM pretraining of ``model_args.model`` on unlabelled texts.
 
     Args:
@@ -248,10 +158,11 @@ def adapt(
         train_args: the loop settings; ``out`` is required (default ``MLMTrainArgs``: 1 epoch).
         lora_args: LoRA settings; with ``lora=True`` only adapters and the head train, and the
             adapter is merged before saving.
-        callbacks: extra ``textxfer.loop.Callback`` objects.
+        callbacks: extra ``textxfer.train.loop.Callback`` objects.
 
     Returns:
-        The output folder (see ``textxfer.adapt.io`` for its contents).
+        A ``Result``: ``metrics`` holds the perplexity before/after, text counts and seconds;
+        ``output_dir`` the saved folder (see ``textxfer.adapt.io``).
 
     Raises:
         ConfigError: no ``out``, a model without masked-LM class or mask token, bad settings.
@@ -259,110 +170,75 @@ def adapt(
     """
     adapt_args = adapt_args or AdaptArgs()
     train_args = train_args or MLMTrainArgs()
-    lora_args = lora_args if lora_args is not None and lora_args.lora else None
+    lora = lora_args if lora_args is not None and lora_args.lora else None
     if not train_args.out:
         raise ConfigError("adapt writes a model folder; pass --out DIR (train_args.out)")
     start = time.perf_counter()
-    run = _prepare(model_args, texts_or_dataset, adapt_args, train_args)
-    model, optimizer, counts, fresh, unexpected, unfreezer = _build(
-        train_args, lora_args, run.model_path
-    )
-    config = _config(model_args, adapt_args, train_args, lora_args, run.source)
-    extra = [unfreezer] if unfreezer else []
-    loop = _make_loop(run, model, optimizer, train_args, [*extra, *callbacks], config)
-    logger.info("adapting on %d texts (%d held out): %d of %d parameters trainable",
-                run.n_train, run.n_heldout, *counts)  # fmt: skip
-    before = _evaluate(loop)
-    fitted = loop.fit()
-    after = _evaluate(loop)
-    logger.info("held-out perplexity %.2f -> %.2f", before["perplexity"], after["perplexity"])
-    metrics = {
-        "perplexity_before": before["perplexity"], "perplexity_after": after["perplexity"],
-        "loss_before": before["loss"], "loss_after": after["loss"],
-        "n_heldout_masked_tokens": after["n_masked_tokens"], "n_texts": run.n_train + run.n_heldout,
-        "n_train_texts": run.n_train, "n_heldout_texts": run.n_heldout,
-        "global_step": fitted.global_step, "epochs": fitted.epochs,
-        "train_seconds": round(fitted.train_seconds, 3),
-        "seconds": round(time.perf_counter() - start, 3),
-        "trainable_params": counts[0], "total_params": counts[1],
-        "method": "lora" if lora_args else "full", "fresh_mlm_head": bool(fresh),
-    }  # fmt: skip
-    history = [{"step": 0, "split": "heldout", **before}, *fitted.history,
-               {"step": fitted.global_step, "split": "heldout", **after}]  # fmt: skip
-    _finish(run, loop, model_args, train_args, unexpected, metrics, history, config)
-    return Path(train_args.out)
-
-
-def _prepare(model_args, texts_or_dataset, adapt_args, train_args) -> _Run:
-    """Texts (checked, de-duplicated, split), accelerator, tokenizer, masker and datasets."""
-    from ..train.accel import make_accelerator
-    from ..models import load_tokenizer, resolve_model
-
     texts, evaluation, source = resolve_texts(texts_or_dataset)
     texts = _prepare_texts(texts, adapt_args)
     check_no_leak(texts, [t.strip() for t in evaluation])
     train_texts, heldout = split_heldout(texts, adapt_args)
-    accelerator = make_accelerator(train_args, find_unused_parameters=train_args.gradual_unfreeze)
+    accelerator = make_accelerator(train_args)
     model_path = resolve_model(model_args.model)
     tokenizer = load_tokenizer(model_path)
     masker = make_masker(tokenizer, adapt_args.mlm_probability, adapt_args.whole_word_mask)
-    length, wwm = model_args.max_length, adapt_args.whole_word_mask
     with accelerator.main_process_first():
-        train_ds = tokenize_texts(train_texts, tokenizer, length, offsets=wwm)
-        held_ds = heldout_dataset(heldout, tokenizer, masker, length, adapt_args.seed)
-    return _Run(accelerator, model_path, tokenizer, masker, train_ds, held_ds,
-                len(train_texts), len(heldout), source)  # fmt: skip
+        train_ds = tokenize_texts(train_texts, tokenizer, model_args.max_length, offsets=adapt_args.whole_word_mask)
+        held_ds = heldout_dataset(heldout, tokenizer, masker, model_args.max_length, adapt_args.seed)
+    config = {"model": model_args, "data": _data_section(texts_or_dataset), "adapt": adapt_args,
+              "train": train_args, "lora": lora}  # fmt: skip
+    loaded: dict[str, Any] = {}
 
-
-def _make_loop(run: _Run, model, optimizer, args: MLMTrainArgs, callbacks, config):
-    from ..train.accel import eval_dataloader, train_dataloader
-    from ..train.loop import TrainLoop, flat_config
-
-    collate = MLMCollator(run.tokenizer)
-    lengths = [len(x) for x in run.train_ds["input_ids"]] if args.group_by_length else None
-    group = args.batch_size * run.accelerator.num_processes
-    train_dl = train_dataloader(run.train_ds, args.batch_size, collate, args.seed, lengths=lengths,
-                                group_size=group, num_workers=args.num_workers)  # fmt: skip
-    eval_batch = args.eval_batch_size or 2 * args.batch_size
-    held_dl = eval_dataloader(run.held_ds, eval_batch, collate, args.num_workers)
+    def build_model():
+        loaded["model"], loaded["fresh"], loaded["unexpected"] = load_mlm_model(model_path)
+        return loaded["model"], loaded["fresh"]
 
     def eval_fn(model, dataloader):
-        return evaluate_perplexity(model, dataloader, gather=run.accelerator.gather_for_metrics)
+        return evaluate_perplexity(model, dataloader, gather=accelerator.gather_for_metrics)
 
-    return TrainLoop(
-        run.accelerator, model, optimizer, train_dl, args, loss_fn=MaskedLMLoss(run.masker),
-        eval_dataloader=held_dl, eval_fn=eval_fn, callbacks=callbacks,
-        checkpoint_dir=args.checkpoint_folder(), run_name="adapt", tracker_config=flat_config(config),
+    stage = build_stage(
+        accelerator, train_args, build_model=build_model, train_dataset=train_ds,
+        collate=MLMCollator(tokenizer), loss_fn=MaskedLMLoss(masker), lora=lora, lora_task="mlm",
+        eval_dataset=held_ds, eval_fn=eval_fn, callbacks=callbacks, run_name="adapt",
+        config=to_sections(config),
     )  # fmt: skip
+    loop = stage.loop
+    before = eval_fn(loop.model, loop.eval_dataloader)
+    fitted = loop.fit()
+    after = eval_fn(loop.model, loop.eval_dataloader)
+    logger.info("held-out perplexity %.2f -> %.2f", before["perplexity"], after["perplexity"])
+    metrics = {
+        "perplexity_before": before["perplexity"], "perplexity_after": after["perplexity"],
+        "loss_before": before["loss"], "loss_after": after["loss"],
+        "n_heldout_masked_tokens": after["n_masked_tokens"], "n_texts": len(texts),
+        "n_train_texts": len(train_texts), "n_heldout_texts": len(heldout),
+        "global_step": fitted.global_step, "epochs": fitted.epochs,
+        "train_seconds": round(fitted.train_seconds, 3),
+        "seconds": round(time.perf_counter() - start, 3),
+        "trainable_params": stage.trainable_params, "total_params": stage.total_params,
+        "method": "lora" if lora else "full", "fresh_mlm_head": bool(loaded["fresh"]),
+    }  # fmt: skip
+    result = stage.result(fitted, metrics, train_args.out, metrics["method"])
+    result.history = [{"step": 0, "split": "heldout", **before}, *fitted.history,
+                      {"step": fitted.global_step, "split": "heldout", **after}]  # fmt: skip
 
+    def save():
+        from .io import save_adapted
 
-def _evaluate(loop) -> dict[str, float]:
-    return loop.eval_fn(loop.model, loop.eval_dataloader)
-
-
-def _finish(run, loop, model_args, train_args, unexpected, metrics, history, config) -> None:
-    """Flush trackers and save the folder on the main process."""
-    acc = run.accelerator
-    # Not end_training(): it destroys the process group, which belongs to the launcher.
-    for tracker in acc.trackers:
-        tracker.finish()
-    acc.wait_for_everyone()
-    if acc.is_main_process:
         info = {"model": model_args.model, "max_length": model_args.max_length,
-                "method": metrics["method"], "fresh_mlm_head": metrics["fresh_mlm_head"], **run.source}  # fmt: skip
-        save_adapted(train_args.out, acc.unwrap_model(loop.model), run.tokenizer,
-                     base_model=run.model_path, unexpected_keys=unexpected, info=info,
-                     metrics=metrics, history=history, config=config)  # fmt: skip
-    acc.wait_for_everyone()
+                "method": metrics["method"], "fresh_mlm_head": metrics["fresh_mlm_head"], **source}  # fmt: skip
+        save_adapted(train_args.out, stage.model, tokenizer, base_model=model_path,
+                     unexpected_keys=loaded["unexpected"], info=info, metrics=metrics,
+                     history=result.history, config=config)  # fmt: skip
+
+    save_on_main(accelerator, save)
+    return result
 
 
-def _config(model_args, adapt_args, train_args, lora_args, source) -> dict[str, dict]:
-    sections = {
-        "model": dataclasses.asdict(model_args),
-        "adapt": dataclasses.asdict(adapt_args),
-        "train": dataclasses.asdict(train_args),
-    }
-    if lora_args is not None:
-        sections["lora"] = dataclasses.asdict(lora_args)
-    sections["source"] = dict(source)
-    return sections
+def _data_section(source) -> DataArgs | None:
+    """The ``data`` section of ``config.yaml``: what ``textxfer adapt`` reads back as its source."""
+    if isinstance(source, DataArgs):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return DataArgs(dataset=str(source))
+    return None

@@ -1,7 +1,8 @@
 """On-disk cache of augmented datasets, keyed by everything that determines the output.
 
-The key hashes the data (texts, labels, label names), the recipe, ``n_aug``, ``alpha``, the seed,
-``keep_original``, the models' files (size and mtime) and the WordNet/tagger/nlpaug in use, but
+The key hashes the data (texts, labels, label names), the recipe, each op's registered builder and
+version, ``n_aug``, ``alpha``, the seed, ``keep_original``, the models' files (size and mtime) and
+the WordNet/tagger/nlpaug in use, but
 not ``num_proc``, which never changes the output. An entry is a folder ``<recipe>-<key>/``
 holding ``data/`` (``Dataset.save_to_disk``) and ``meta.json``, written atomically.
 """
@@ -15,12 +16,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..io import atomic_dir, atomic_write_json, file_fingerprint
 from .recipes import Recipe
 
 logger = logging.getLogger(__name__)
 
 CACHE_ENV = "TEXTXFER_CACHE"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -37,19 +39,10 @@ def fingerprint(dataset) -> str:
     return digest.hexdigest()
 
 
-def file_signature(path: str | None) -> str | None:
-    """Path plus size and mtime of each file under it, so a changed model misses the cache."""
-    if not path or not Path(path).exists():
-        return path
-    target = Path(path)
-    files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
-    stats = (f"{p.name}={p.stat().st_size}@{p.stat().st_mtime_ns}" for p in files)
-    return f"{target.resolve()}:" + ",".join(stats)
-
-
 def cache_key(args, recipe: Recipe, data_fp: str, n_aug: int, alpha: float) -> str:
     """A short hex key of everything that determines the augmented output."""
     from .. import __version__
+    from .ops import get_op
     from .wordnet import find_wordnet, has_pos_tagger
 
     models = [args.w2v_model, args.mlm_model, *(o.model for o in recipe.ops)]
@@ -57,11 +50,12 @@ def cache_key(args, recipe: Recipe, data_fp: str, n_aug: int, alpha: float) -> s
         "version": [CACHE_VERSION, __version__],
         "data": data_fp,
         "recipe": recipe.to_dict(),
+        "ops": [get_op(o.op).identity for o in recipe.ops],
         "n_aug": n_aug,
         "alpha": alpha,
         "seed": args.seed,
         "keep_original": args.keep_original,
-        "models": [file_signature(m) for m in models],
+        "models": [file_fingerprint(m) for m in models],
     }
     if "wordnet" in recipe.sources():
         parts["wordnet"] = [str(find_wordnet(args.wordnet_dir)), has_pos_tagger()]
@@ -91,8 +85,6 @@ def load(folder: Path):
 def save(dataset, folder: Path, meta: dict):
     """Write ``dataset`` and ``meta`` into ``folder`` atomically; return the dataset read back."""
     import datasets
-
-    from ..io import atomic_dir, atomic_write_json
 
     with atomic_dir(folder) as tmp:
         dataset.save_to_disk(str(tmp / "data"))

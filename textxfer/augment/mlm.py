@@ -15,7 +15,7 @@ import random
 
 from .ops import WordOp, match_case, split_token, word_key
 from .recipes import OpSpec
-from ..config import ConfigError
+from ..errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,6 @@
-"""Word- and char-level augmentation operations, each a pure function of (text, rng).
+"""Word- and char-level augmentation operations, each a pure function of (text, rng), and the op
+registry: ``register_op`` is the one place an op is declared (its name, sources, nlpaug coverage,
+builder and version); recipe validation, the cache key and ``build_ops`` all read it.
 
 Cheap ops (delete, swap, substitute/insert from a word -> candidates table) are implemented here
 on whitespace tokens: fast, picklable, and random only through the ``random.Random`` handed to
@@ -15,9 +17,14 @@ import functools
 import logging
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .recipes import OpSpec
+from ..errors import ConfigError, MissingExtraError
+
+if TYPE_CHECKING:
+    from .recipes import OpSpec
 
 logger = logging.getLogger(__name__)
 
@@ -238,9 +245,7 @@ def build_nlpaug(spec: OpSpec, alpha: float, wordnet_root: str | None = None):
         import nlpaug.augmenter.char as nac
         import nlpaug.augmenter.word as naw
     except ImportError as err:
-        from .wordnet import MissingSourceError
-
-        raise MissingSourceError(
+        raise MissingExtraError(
             f"op {spec.label} with engine nlpaug needs nlpaug: pip install 'textxfer[aug]'"
         ) from err
     counts = {"aug_min": spec.aug_min, "aug_max": spec.aug_max, "aug_p": alpha}
@@ -308,3 +313,88 @@ def _nlpaug_wordnet_classes() -> dict[str, type]:
             return self.reverse_tokenizer(tokens)
 
     return {"model": OfflineWordNet, "substitute": OfflineSynonymAug, "insert": SynonymInsertAug}
+
+
+# ---------------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class OpType:
+    """A registered augmentation op.
+
+    Attributes:
+        name: the ``op`` of recipe entries.
+        build: ``build(spec, alpha, sources) -> op`` with ``apply(text, rng)`` (see ``WordOp``);
+            ``sources`` is the call's ``textxfer.augment.sources.Sources`` (lookup tables, args).
+        sources: the ``source`` values it takes (first = default; ``(None,)`` for none).
+        nlpaug_sources: the sources ``engine: nlpaug`` covers (empty: no nlpaug engine).
+        nlpaug_only: always runs on nlpaug (char noise).
+        version: bump when the op's output changes, so cached results are recomputed.
+        help: one line for docs.
+    """
+
+    name: str
+    build: Callable
+    sources: tuple[str | None, ...] = (None,)
+    nlpaug_sources: tuple[str | None, ...] = ()
+    nlpaug_only: bool = False
+    version: int = 1
+    help: str = ""
+
+    @property
+    def identity(self) -> str:
+        """What the cache key records of the op: builder and version."""
+        return f"{self.build.__module__}.{self.build.__qualname__}:v{self.version}"
+
+
+OP_TYPES: dict[str, OpType] = {}
+
+
+def register_op(name: str, build: Callable, *, replace: bool = False, **attributes) -> OpType:
+    """Register an augmentation op (see ``OpType``); it is then usable in any recipe.
+
+    Raises:
+        ConfigError: the name is taken (unless ``replace``).
+    """
+    if name in OP_TYPES and not replace:
+        raise ConfigError(f"augmentation op {name!r} is registered already; pick another name")
+    OP_TYPES[name] = OpType(name, build, **attributes)
+    return OP_TYPES[name]
+
+
+def get_op(name: str) -> OpType:
+    """The registered op ``name``, or a ``ConfigError`` listing the known ones."""
+    if name not in OP_TYPES:
+        raise ConfigError(f"unknown augmentation op {name!r}; expected one of {sorted(OP_TYPES)}")
+    return OP_TYPES[name]
+
+
+def _build_word_table_op(spec: OpSpec, alpha: float, sources) -> WordOp:
+    """Substitute/insert from WordNet or word2vec tables, or a masked LM (contextual)."""
+    if spec.contextual:
+        from .mlm import MaskedLMOp
+        from .sources import check_mlm_model
+
+        args = sources.args
+        model = check_mlm_model(spec.model or args.mlm_model, spec)
+        return MaskedLMOp(spec, alpha, model, batch_size=args.mlm_batch_size, device=args.mlm_device)
+    table, tagger = sources.table(spec)
+    return TableOp(spec, alpha, table, tagger)
+
+
+def build_nlpaug_op(spec: OpSpec, alpha: float, sources) -> NlpaugOp:
+    """An op on nlpaug's augmenters (``engine: nlpaug`` and char noise), loaded before workers fork."""
+    op = NlpaugOp(spec, alpha, wordnet_root=spec.model or sources.args.wordnet_dir)
+    _ = op.augmenter  # import nlpaug (~5 s) and load WordNet once, before workers fork
+    return op
+
+
+WORD_SOURCES = ("wordnet", "word2vec", "mlm")
+register_op("delete", lambda spec, alpha, _: DeleteOp(spec, alpha), nlpaug_sources=(None,),
+            help="delete words at random (EDA's RD)")
+register_op("swap", lambda spec, alpha, _: SwapOp(spec, alpha), nlpaug_sources=(None,),
+            help="swap two words, count times (EDA's RS)")
+register_op("substitute", _build_word_table_op, sources=WORD_SOURCES, nlpaug_sources=("wordnet",),
+            help="replace words by synonyms / neighbours / masked-LM predictions (EDA's SR)")
+register_op("insert", _build_word_table_op, sources=WORD_SOURCES, nlpaug_sources=("wordnet",),
+            help="insert a synonym of a random word at a random place (EDA's RI)")
+register_op("char", build_nlpaug_op, sources=("keyboard", "ocr", "random"), nlpaug_only=True,
+            nlpaug_sources=("keyboard", "ocr", "random"), help="character noise (nlpaug)")

@@ -29,113 +29,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError, DataError
 from . import cache as augment_cache
-from .cache import CACHE_ENV, default_cache_dir
-from .recipes import Recipe, eda_defaults, load_recipe
+from .args import AugmentArgs, AugmentInfo
+from .cache import default_cache_dir
+from .recipes import Recipe, eda_defaults
 from .runner import MARKER_COLUMNS
-from ..config import ConfigError, field
-from ..data.readers import DataError
 
 logger = logging.getLogger(__name__)
 
 AUTO_PARALLEL_ROWS = 20_000  # below this many new rows, starting processes costs more than it saves
 
 __all__ = [
-    "MARKER_COLUMNS",
-    "AugmentArgs",
-    "AugmentInfo",
     "augment",
     "augment_to_folder",
     "augment_with_info",
-    "default_cache_dir",
     "format_examples",
     "op_counts",
     "save_augmented",
     "side_by_side",
 ]
-
-
-@dataclass
-class AugmentArgs:
-    """How to augment the training split (recipe, copies, seed, processes, cache, models)."""
-
-    recipe: str | list | dict = field(
-        "eda", help="built-in recipe (eda, eda_w2v, mlm, char, ...), a YAML file, or a list of ops"
-    )
-    n_aug: int | None = field(
-        None, help="augmented copies per row (default: EDA's table by training size: 16/8/4)"
-    )
-    alpha: float | None = field(
-        None, help="fraction of words changed per op (default: EDA's table: 0.05/0.05/0.1)"
-    )
-    seed: int = field(42, help="seed: each copy's randomness comes from (seed, row id, copy)")
-    num_proc: int | None = field(
-        None, help="worker processes for the cheap ops (default: all cores on large data, else 1)"
-    )
-    keep_original: bool = field(True, help="keep each original row before its augmented copies")
-    cache_dir: str | None = field(
-        None, help=f"cache folder (default: ${CACHE_ENV}/augment or ~/.cache/textxfer/augment)"
-    )
-    use_cache: bool = field(True, help="read and write the on-disk cache")
-    w2v_model: str | None = field(
-        None, help="word2vec KeyedVectors file (.kv/.bin/.txt); default: train on the texts"
-    )
-    mlm_model: str | None = field(None, help="local masked-LM model folder for contextual ops")
-    wordnet_dir: str | None = field(
-        None, help="NLTK WordNet corpus folder (default: found on NLTK's data path)"
-    )
-    batch_size: int = field(32, help="masked-LM batch size")
-    device: str | None = field(None, help="masked-LM device (default: cuda if available, else cpu)")
-
-    def __post_init__(self) -> None:
-        self.load_recipe()  # fails early on an unknown recipe or a bad op
-        self._check_int("n_aug", 0, optional=True)
-        self._check_int("num_proc", 1, optional=True)
-        self._check_int("batch_size", 1)
-        self._check_int("seed", None)
-        if self.alpha is not None and not (
-            isinstance(self.alpha, (int, float)) and 0 < self.alpha <= 1
-        ):
-            raise ConfigError(
-                f"alpha must be in (0, 1] or null, found {self.alpha!r}; e.g. --alpha 0.1"
-            )
-
-    def _check_int(self, name: str, minimum: int | None, optional: bool = False) -> None:
-        value = getattr(self, name)
-        if value is None and optional:
-            return
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        if not ok or (minimum is not None and value < minimum):
-            bound = "an integer" if minimum is None else f"an integer >= {minimum}"
-            raise ConfigError(
-                f"{name} must be {bound}{' or null' if optional else ''}, found {value!r}; "
-                f"e.g. --{name.replace('_', '-')} {max(minimum or 0, 1)}"
-            )
-
-    def load_recipe(self) -> Recipe:
-        """The parsed ``Recipe``."""
-        return load_recipe(self.recipe)
-
-    @property
-    def cache_path(self) -> Path:
-        """The cache folder in use."""
-        return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
-
-
-@dataclass
-class AugmentInfo:
-    """What an ``augment`` call did: sizes, settings, timing and whether it came from the cache."""
-
-    recipe: str
-    n_source: int
-    n_aug: int
-    alpha: float
-    rows: int
-    num_proc: int
-    seconds: float
-    cache_hit: bool
-    cache_path: str | None
-    key: str
 
 
 def _check_input(dataset) -> None:

@@ -27,16 +27,8 @@ from typing import Any
 
 import yaml
 
-from ..config import ConfigError
+from ..errors import ConfigError
 
-OPS = ("insert", "delete", "swap", "substitute", "char")
-SOURCES = {
-    "insert": ("wordnet", "word2vec", "mlm"),
-    "substitute": ("wordnet", "word2vec", "mlm"),
-    "char": ("keyboard", "ocr", "random"),
-    "delete": (None,),
-    "swap": (None,),
-}
 ENGINES = ("textxfer", "nlpaug")
 MODES = ("one_of", "chain")
 # EDA (Wei & Zou, 2019), Table 3: recommended (alpha, n_aug) by training-set size.
@@ -75,25 +67,24 @@ class OpSpec:
     pos_tagger: bool | None = None  # wordnet: filter synonyms by NLTK POS tag (None: if installed)
 
     def __post_init__(self) -> None:
-        if self.op not in OPS:
-            raise ConfigError(f"unknown augmentation op {self.op!r}; expected one of {list(OPS)}")
-        sources = SOURCES[self.op]
-        source = self.source if self.source is not None else sources[0]
+        from .ops import get_op
+
+        kind = get_op(self.op)
+        source = self.source if self.source is not None else kind.sources[0]
         object.__setattr__(self, "source", source)
-        if source not in sources:
+        if source not in kind.sources:
             raise ConfigError(
-                f"op {self.op!r} takes source in {[s for s in sources if s]}, found {source!r}"
+                f"op {self.op!r} takes source in {[s for s in kind.sources if s]}, found {source!r}"
             )
         if self.engine not in ENGINES:
             raise ConfigError(f"engine must be one of {list(ENGINES)}, found {self.engine!r}")
-        if self.engine == "nlpaug" and not (
-            self.op in ("delete", "swap", "char") or source == "wordnet"
-        ):
+        if self.engine == "nlpaug" and source not in kind.nlpaug_sources:
+            covered = [o.name for o in _op_types() if o.nlpaug_sources]
             raise ConfigError(
-                f"engine 'nlpaug' covers delete, swap, char and wordnet ops, not {self.label}; "
-                "use engine: textxfer"
+                f"engine 'nlpaug' covers the ops {covered} (wordnet sources only), not "
+                f"{self.label}; use engine: textxfer"
             )
-        if self.op == "char" and self.engine != "nlpaug":
+        if kind.nlpaug_only and self.engine != "nlpaug":
             object.__setattr__(self, "engine", "nlpaug")  # char noise always comes from nlpaug
         self._check_numbers()
 
@@ -161,6 +152,12 @@ class Recipe:
         return {o.source for o in self.ops if o.source}
 
 
+def _op_types():
+    from .ops import OP_TYPES
+
+    return OP_TYPES.values()
+
+
 def _ops(*specs: dict[str, Any]) -> list[dict[str, Any]]:
     return list(specs)
 
@@ -205,6 +202,20 @@ BUILTIN_RECIPES: dict[str, dict[str, Any]] = {
     "swap": {"ops": _ops({"op": "swap"})},
     "delete": {"ops": _ops({"op": "delete"})},
 }
+
+
+def register_recipe(name: str, recipe: dict[str, Any] | list, replace: bool = False) -> Recipe:
+    """Register a named recipe (``{mode, ops}`` or a list of ops), usable wherever a recipe name is.
+
+    Raises:
+        ConfigError: a bad recipe, or the name is taken (unless ``replace``).
+    """
+    if name in BUILTIN_RECIPES and not replace:
+        raise ConfigError(f"recipe {name!r} is registered already; pick another name")
+    spec = {"ops": recipe} if isinstance(recipe, list) else dict(recipe)
+    parsed = _from_mapping({**spec, "name": name}, name)
+    BUILTIN_RECIPES[name] = spec
+    return parsed
 
 
 def _from_mapping(data: Any, name: str) -> Recipe:

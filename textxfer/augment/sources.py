@@ -9,23 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 
-from .ops import (
-    DeleteOp,
-    NlpaugOp,
-    SwapOp,
-    TableOp,
-    WordOp,
-    token_info,
-    vocabulary,
-    word_key,
-)
+from .ops import WordOp, token_info, vocabulary, word_key
 from .recipes import OpSpec, Recipe
-from .wordnet import MissingSourceError, has_pos_tagger, load_wordnet, synonym_table
+from ..errors import MissingSourceError, require
+from ..io import atomic_file
+from ..models import load_word_vectors
+from .wordnet import has_pos_tagger, load_wordnet, synonym_table
 
 logger = logging.getLogger(__name__)
 
@@ -52,48 +45,19 @@ def wordnet_source(vocab: set[str], root: str | None, pos_tagger: bool | None):
     return table, (_nltk_tagger if use_tagger else None)
 
 
-def _gensim():
-    try:
-        import gensim  # noqa: F401
-    except ImportError as err:
-        raise MissingSourceError(
-            "word2vec augmentation needs gensim: pip install 'textxfer[w2v]'"
-        ) from err
-    from gensim.models import KeyedVectors, Word2Vec
-
-    return KeyedVectors, Word2Vec
-
-
-def load_keyed_vectors(path: str | Path):
-    """gensim ``KeyedVectors`` from ``.kv``/``.model`` (gensim), ``.bin`` or ``.txt``/``.vec`` files."""
-    KeyedVectors, Word2Vec = _gensim()
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise MissingSourceError(
-            f"word2vec model {str(path)!r} not found; pass w2v_model=<KeyedVectors file> "
-            "(.kv, .bin, .txt) or leave it unset to train one on the training texts"
-        )
-    if path.suffix in (".bin", ".txt", ".vec", ".gz"):
-        return KeyedVectors.load_word2vec_format(str(path), binary=path.suffix == ".bin")
-    loaded = KeyedVectors.load(str(path)) if path.suffix != ".model" else Word2Vec.load(str(path))
-    return getattr(loaded, "wv", loaded)
-
-
 def train_word2vec(texts: list[str], seed: int, cache_dir: Path | None = None):
     """A skip-gram word2vec on ``texts`` (lower-cased tokens), seeded, single worker, cached."""
-    KeyedVectors, Word2Vec = _gensim()
+    gensim = require("gensim", extra="w2v", purpose="word2vec augmentation")
     digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
-    path = cache_dir / f"w2v-{digest}-{seed}.kv" if cache_dir else None
+    path = cache_dir / f"w2v-{digest}-{seed}.bin" if cache_dir else None
     if path is not None and path.is_file():
-        logger.info("word2vec: loading cached model %s", path)
-        return KeyedVectors.load(str(path))
+        logger.info("word2vec: loading cached vectors %s", path)
+        return load_word_vectors(path)
     sentences = [[c.lower() for c in map(_core, text.split()) if c] for text in texts]
-    model = Word2Vec(sentences, seed=seed, workers=1, **W2V_PARAMS)  # 1 worker: reproducible
+    model = gensim.models.Word2Vec(sentences, seed=seed, workers=1, **W2V_PARAMS)  # reproducible
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        model.wv.save(str(tmp), separately=[])  # one file, renamed into place atomically
-        os.replace(tmp, path)
+        with atomic_file(path, suffix=".bin") as tmp:
+            model.wv.save_word2vec_format(str(tmp), binary=True)
     logger.info("word2vec: trained on %d texts (%d words)", len(texts), len(model.wv))
     return model.wv
 
@@ -175,33 +139,20 @@ class Sources:
     def word2vec(self, spec: OpSpec):
         path = spec.model or self.args.w2v_model
         if path:
-            return load_keyed_vectors(path)
+            return load_word_vectors(path)
         if self._w2v is None:
             cache = Path(self.args.cache_path) / "word2vec" if self.args.use_cache else None
             self._w2v = train_word2vec(self.texts, self.args.seed, cache)
         return self._w2v
 
 
-def build_op(spec: OpSpec, alpha: float, sources: Sources) -> WordOp:
-    """The runnable op for ``spec`` (tables built from ``sources`` when needed)."""
-    if spec.engine == "nlpaug":
-        root = spec.model or sources.args.wordnet_dir
-        op = NlpaugOp(spec, alpha, wordnet_root=root)
-        _ = op.augmenter  # import nlpaug (~5 s) and load WordNet once, before workers fork
-        return op
-    if spec.op == "delete":
-        return DeleteOp(spec, alpha)
-    if spec.op == "swap":
-        return SwapOp(spec, alpha)
-    if spec.contextual:
-        from .mlm import MaskedLMOp
+def build_op(spec: OpSpec, alpha: float, sources: Sources):
+    """The runnable op for ``spec``, from the op registry (tables built from ``sources``)."""
+    from .ops import build_nlpaug_op, get_op
 
-        model = check_mlm_model(spec.model or sources.args.mlm_model, spec)
-        return MaskedLMOp(
-            spec, alpha, model, batch_size=sources.args.batch_size, device=sources.args.device
-        )
-    table, tagger = sources.table(spec)
-    return TableOp(spec, alpha, table, tagger)
+    if spec.engine == "nlpaug":
+        return build_nlpaug_op(spec, alpha, sources)
+    return get_op(spec.op).build(spec, alpha, sources)
 
 
 def build_ops(recipe: Recipe, alpha: float, texts: list[str], args) -> list[WordOp]:

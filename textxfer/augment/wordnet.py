@@ -5,7 +5,7 @@ which has no offline source. Debian ships the WordNet 3.0 database (``wordnet-ba
 ``wordnet-sense-index``, in ``/usr/share/wordnet``); NLTK reads it once the files are *copied*
 (NLTK refuses symlinked paths) into ``<nltk_data>/corpora/wordnet`` with a ``lexnames`` file.
 
-``python -m textxfer.augment.wordnet setup --apt`` does that (``make install`` runs it): it installs the
+``textxfer wordnet setup --apt`` does that (``make install`` runs it): it installs the
 Debian packages with apt-get only when the data is missing and apt-get is there (as root), and
 copies the files into ``.venv/nltk_data``, a folder NLTK searches by default.
 
@@ -17,15 +17,16 @@ copies the files into ``.venv/nltk_data``, a folder NLTK searches by default.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import re
 import shutil
-import subprocess
 import sys
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+
+from ..errors import MissingSourceError
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ DEBIAN_WORDNET = Path("/usr/share/wordnet")
 APT_PACKAGES = ("wordnet-base", "wordnet-sense-index")
 INSTALL_HINT = (
     "install the WordNet 3.0 data: `make install` (as root on Debian/Ubuntu), or "
-    "`apt-get install -y wordnet-base wordnet-sense-index && python -m textxfer.augment.wordnet setup`, "
+    "`apt-get install -y wordnet-base wordnet-sense-index && textxfer wordnet setup`, "
     f"or point ${WORDNET_ENV} at a folder holding NLTK's wordnet corpus"
 )
 # The files NLTK's WordNetCorpusReader opens (lexnames is written from LEXNAMES below).
@@ -71,10 +72,6 @@ LEXNAMES = "".join(
 TAGGER_RESOURCE = "taggers/averaged_perceptron_tagger_eng/"
 
 _READERS: dict[str, object] = {}
-
-
-class MissingSourceError(FileNotFoundError):
-    """An augmentation source (WordNet data, gensim, a model) is not installed or not found."""
 
 
 def default_target() -> Path:
@@ -286,31 +283,3 @@ def synonym_table(
         if per_pos:
             table[word] = per_pos if by_pos else _merge(per_pos)
     return table
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m textxfer.augment.wordnet setup|status``."""
-    parser = argparse.ArgumentParser(prog="python -m textxfer.augment.wordnet", description=__doc__)
-    parser.add_argument("action", choices=("setup", "status"))
-    parser.add_argument("--source", default=str(DEBIAN_WORDNET), help="Debian WordNet folder")
-    parser.add_argument("--target", default=None, help="NLTK wordnet corpus folder to fill")
-    parser.add_argument("--apt", action="store_true", help="apt-get install when data is missing")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.action == "status":
-        found = find_wordnet(args.target)
-        print(f"wordnet: {found or 'not found'}; POS tagger: {has_pos_tagger()}")
-        return 0 if found else 1
-    if find_wordnet(args.target) is not None:
-        print(f"wordnet: already set up in {find_wordnet(args.target)}")
-        return 0
-    try:
-        print(f"wordnet: set up in {setup_wordnet(args.source, args.target, apt=args.apt)}")
-    except MissingSourceError as err:
-        print(f"wordnet: {err}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

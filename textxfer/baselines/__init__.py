@@ -3,7 +3,8 @@
 - ``bow``: bag-of-words / TF-IDF vectorizers (word and char n-grams) and linear classifiers.
 - ``word2vec``: ``Word2VecVectorizer``, pooled word2vec document vectors (gensim, optional).
 - ``features``: ``TransformerFeaturizer``, pooled hidden states of a frozen transformer.
-- ``factory``: ``BaselineArgs`` and ``make_baseline(method, **params) -> Pipeline``.
+- ``factory``: ``BaselineArgs``, the pipeline builders and ``make_baseline(method, **params)``.
+- ``methods``: the built-in baselines in the method registry; ``register_baseline`` adds one.
 - ``train``: ``train_baseline(args, dataset) -> BaselineResult`` (fit, evaluate, save).
 - ``persist``: save a fitted baseline folder, ``load_predictor(folder)``.
 
@@ -15,27 +16,26 @@
 from __future__ import annotations
 
 from .bow import make_linear, make_vectorizer
-from .factory import METHODS, BaselineArgs, build_pipeline, make_baseline
+from .factory import BaselineArgs, build_pipeline, make_baseline
+from .methods import register_baseline
 from .features import TransformerFeaturizer
 from .persist import BaselinePredictor, load_baseline, load_predictor, save_baseline
-from .train import BaselineResult, check_splits, run_baselines, summarize, train_baseline
-from .word2vec import MissingExtraError, Word2VecVectorizer
+from .train import BaselineResult, run_baselines, summarize, train_baseline
+from .word2vec import Word2VecVectorizer
 
 __all__ = [
     "BaselineArgs",
     "BaselinePredictor",
     "BaselineResult",
-    "METHODS",
-    "MissingExtraError",
     "TransformerFeaturizer",
     "Word2VecVectorizer",
     "build_pipeline",
-    "check_splits",
     "load_baseline",
     "load_predictor",
     "make_baseline",
     "make_linear",
     "make_vectorizer",
+    "register_baseline",
     "run_baselines",
     "save_baseline",
     "summarize",

@@ -1,4 +1,4 @@
-"""``BaselineArgs`` (the one list of baseline options) and ``make_baseline`` (method -> Pipeline).
+"""``BaselineArgs`` (the one list of baseline options), the pipeline builders, ``make_baseline``.
 
 >>> from textxfer.baselines import make_baseline
 >>> pipe = make_baseline("tfidf-lr", C=4.0, ngram_range=[1, 2])
@@ -13,30 +13,20 @@ from dataclasses import dataclass
 
 from sklearn.pipeline import Pipeline
 
-from ..config import ConfigError, field
+from ..config import Args, field
+from ..errors import ConfigError
 from .bow import ANALYZERS, UnlabeledFitVectorizer, make_linear, make_vectorizer
 
-# method -> (features, classifier). Features: tfidf, bow, w2v, features (frozen transformer).
-METHODS = {
-    "tfidf-lr": ("tfidf", "lr"),
-    "tfidf-svm": ("tfidf", "svm"),
-    "tfidf-sgd": ("tfidf", "sgd"),
-    "tfidf-nb": ("tfidf", "nb"),
-    "bow-lr": ("bow", "lr"),
-    "w2v-lr": ("w2v", "lr"),
-    "features-lr": ("features", "lr"),
-    "features-svm": ("features", "svm"),
-}
 KERNELS = ("linear", "rbf")
 POOLINGS = ("mean", "cls")
 W2V_POOLINGS = ("mean", "tfidf")
 
 
 @dataclass
-class BaselineArgs:
+class BaselineArgs(Args):
     """Which baseline to fit (features + classifier) and its hyperparameters."""
 
-    method: str = field("tfidf-lr", help=f"baseline: {' | '.join(METHODS)}")
+    method: str = field("tfidf-lr", help="baseline method (see `textxfer baseline --help`)")
     analyzer: str = field("word", help=f"tfidf/bow n-grams: {' | '.join(ANALYZERS)}")
     ngram_range: list[int] = field([1, 2], help="word n-gram sizes [min, max]")
     char_ngram_range: list[int] = field([2, 5], help="character n-gram sizes [min, max]")
@@ -44,7 +34,9 @@ class BaselineArgs:
     max_features: int | None = field(None, help="tfidf/bow: keep the most frequent terms only")
     sublinear_tf: bool = field(True, help="tfidf: use 1 + log(tf)")
     C: float = field(1.0, help="inverse regularisation strength of lr/svm")
-    alpha: float | None = field(None, help="sgd regularisation (1e-4) / nb smoothing (1.0)")
+    clf_alpha: float | None = field(
+        None, help="tfidf-sgd regularisation (default 1e-4) / tfidf-nb smoothing (default 1.0)"
+    )
     class_weight: str | None = field(None, help="class weights: null or balanced")
     kernel: str = field("linear", help="svm kernel: linear (LinearSVC) or rbf (SVC)")
     max_iter: int = field(2000, help="iteration cap of the classifier's solver")
@@ -56,22 +48,26 @@ class BaselineArgs:
     w2v_pooling: str = field("mean", help="word2vec document vector: mean | tfidf")
     w2v_vectors: str | None = field(None, help="pretrained KeyedVectors file instead of training")
     model: str = field("default", help="features-*: encoder ('default', a folder or Hub id)")
-    pooling: str = field("mean", help="features-*: pooling of hidden states: mean | cls")
-    batch_size: int = field(64, help="features-*: texts per forward pass")
+    feature_pooling: str = field("mean", help="features-*: pooling of hidden states: mean | cls")
+    feature_batch_size: int = field(64, help="features-*: texts per forward pass")
     max_length: int = field(128, help="features-*: truncate texts to this many tokens")
-    device: str = field("auto", help="features-*: auto | cpu | cuda")
-    cache_dir: str | None = field(None, help="features-*: cache extracted features in this folder")
+    feature_device: str = field("auto", help="features-*: auto | cpu | cuda")
+    feature_cache_dir: str | None = field(
+        None, help="features-*: cache extracted features in this folder"
+    )
     augment: str | None = field(None, help="augment the training split with this recipe (eda...)")
     n_aug: int | None = field(
         None, help="augmented copies per training text (with --augment; default: EDA's table)"
     )
     seed: int = field(42, help="random seed of the classifier, word2vec and augmentation")
 
-    def __post_init__(self) -> None:
-        self._check_choice("method", METHODS)
+    def validate(self) -> None:
+        from ..compare.registry import get_method
+
+        get_method(self.method, kind="baseline")
         self._check_choice("analyzer", ANALYZERS)
         self._check_choice("kernel", KERNELS)
-        self._check_choice("pooling", POOLINGS)
+        self._check_choice("feature_pooling", POOLINGS)
         self._check_choice("w2v_pooling", W2V_POOLINGS)
         self.ngram_range = _check_range("ngram_range", self.ngram_range)
         self.char_ngram_range = _check_range("char_ngram_range", self.char_ngram_range)
@@ -82,15 +78,15 @@ class BaselineArgs:
             )
         for name in ("min_df", "max_iter", "w2v_size", "w2v_window", "w2v_min_count"):
             _check_positive(name, getattr(self, name))
-        for name in ("w2v_epochs", "batch_size", "max_length"):
+        for name in ("w2v_epochs", "feature_batch_size", "max_length"):
             _check_positive(name, getattr(self, name))
         if self.n_aug is not None:
             _check_positive("n_aug", self.n_aug)
         if self.max_features is not None:
             _check_positive("max_features", self.max_features)
         self.C = _check_number("C", self.C)
-        if self.alpha is not None:
-            self.alpha = _check_number("alpha", self.alpha)
+        if self.clf_alpha is not None:
+            self.clf_alpha = _check_number("clf_alpha", self.clf_alpha)
         if self.method == "tfidf-nb" and self.class_weight is not None:
             raise ConfigError(
                 "tfidf-nb (ComplementNB) takes no class_weight (it already corrects for imbalance); "
@@ -105,12 +101,6 @@ class BaselineArgs:
                 f"{name} must be one of {list(choices)}, found {value!r}; pass e.g. {flag} "
                 f"{next(iter(choices))}"
             )
-
-    @property
-    def features(self) -> str:
-        """The feature family of ``method``: tfidf, bow, w2v or features."""
-        return METHODS[self.method][0]
-
 
 def _check_range(name: str, value) -> list[int]:
     try:
@@ -142,59 +132,66 @@ def _check_positive(name: str, value) -> None:
 
 
 def build_pipeline(args: BaselineArgs) -> Pipeline:
-    """An unfitted scikit-learn ``Pipeline`` for ``args.method``.
+    """An unfitted scikit-learn ``Pipeline`` for ``args.method`` (from the method registry).
 
-    Steps are named ``vectorizer`` or ``features``, then ``scaler`` for dense features, then
-    ``clf``; grid-search them as ``clf__C``, ``vectorizer__ngram_range`` and so on.
+    The built-in steps are named ``vectorizer`` or ``features``, then ``scaler`` for dense
+    features, then ``clf``; grid-search them as ``clf__C``, ``vectorizer__ngram_range`` and so on.
     """
+    from ..compare.registry import get_method
+
+    return get_method(args.method, kind="baseline").build(args)
+
+
+def vectorizer_pipeline(args: BaselineArgs, classifier: str, tfidf: bool = True) -> Pipeline:
+    """TF-IDF (or counts) of word/char n-grams, then a linear classifier."""
+    vectorizer = make_vectorizer(
+        analyzer=args.analyzer,
+        ngram_range=tuple(args.ngram_range),
+        char_ngram_range=tuple(args.char_ngram_range),
+        tfidf=tfidf,
+        min_df=args.min_df,
+        max_features=args.max_features,
+        sublinear_tf=args.sublinear_tf,
+    )
+    return Pipeline([("vectorizer", vectorizer), ("clf", make_classifier(args, classifier))])
+
+
+def word2vec_pipeline(args: BaselineArgs, classifier: str) -> Pipeline:
+    """Pooled word2vec document vectors, standardised, then a linear classifier."""
     from sklearn.preprocessing import StandardScaler
 
-    family, kind = METHODS[args.method]
-    if family in ("tfidf", "bow"):
-        first = (
-            "vectorizer",
-            make_vectorizer(
-                analyzer=args.analyzer,
-                ngram_range=tuple(args.ngram_range),
-                char_ngram_range=tuple(args.char_ngram_range),
-                tfidf=family == "tfidf",
-                min_df=args.min_df,
-                max_features=args.max_features,
-                sublinear_tf=args.sublinear_tf,
-            ),
-        )
-        return Pipeline([first, ("clf", _classifier(args, kind))])
-    if family == "w2v":
-        from .word2vec import Word2VecVectorizer
+    from .word2vec import Word2VecVectorizer
 
-        first = (
-            "vectorizer",
-            Word2VecVectorizer(
-                vector_size=args.w2v_size,
-                window=args.w2v_window,
-                min_count=args.w2v_min_count,
-                epochs=args.w2v_epochs,
-                sg=int(bool(args.w2v_sg)),
-                pooling=args.w2v_pooling,
-                keyed_vectors=args.w2v_vectors,
-                random_state=args.seed,
-            ),
-        )
-    else:
-        from .features import TransformerFeaturizer
+    vectorizer = Word2VecVectorizer(
+        vector_size=args.w2v_size,
+        window=args.w2v_window,
+        min_count=args.w2v_min_count,
+        epochs=args.w2v_epochs,
+        sg=int(args.w2v_sg),
+        pooling=args.w2v_pooling,
+        keyed_vectors=args.w2v_vectors,
+        random_state=args.seed,
+    )
+    steps = [("vectorizer", vectorizer), ("scaler", StandardScaler())]
+    return Pipeline([*steps, ("clf", make_classifier(args, classifier))])
 
-        first = (
-            "features",
-            TransformerFeaturizer(
-                model=args.model,
-                pooling=args.pooling,
-                batch_size=args.batch_size,
-                max_length=args.max_length,
-                device=args.device,
-                cache_dir=args.cache_dir,
-            ),
-        )
-    return Pipeline([first, ("scaler", StandardScaler()), ("clf", _classifier(args, kind))])
+
+def features_pipeline(args: BaselineArgs, classifier: str) -> Pipeline:
+    """Frozen-transformer features, standardised, then a linear classifier."""
+    from sklearn.preprocessing import StandardScaler
+
+    from .features import TransformerFeaturizer
+
+    features = TransformerFeaturizer(
+        model=args.model,
+        pooling=args.feature_pooling,
+        batch_size=args.feature_batch_size,
+        max_length=args.max_length,
+        device=args.feature_device,
+        cache_dir=args.feature_cache_dir,
+    )
+    steps = [("features", features), ("scaler", StandardScaler())]
+    return Pipeline([*steps, ("clf", make_classifier(args, classifier))])
 
 
 def use_unlabeled(pipeline: Pipeline, unlabeled) -> Pipeline:
@@ -217,7 +214,8 @@ def use_unlabeled(pipeline: Pipeline, unlabeled) -> Pipeline:
     return pipeline.set_params(vectorizer=UnlabeledFitVectorizer(step, list(unlabeled)))
 
 
-def _classifier(args: BaselineArgs, kind: str):
+def make_classifier(args: BaselineArgs, kind: str):
+    """The classifier ``kind`` (lr, svm, sgd, nb) configured from ``args``."""
     if kind == "svm" and args.kernel == "rbf":
         from sklearn.svm import SVC
 
@@ -226,7 +224,7 @@ def _classifier(args: BaselineArgs, kind: str):
         kind,
         C=args.C,
         class_weight=args.class_weight,
-        alpha=args.alpha,
+        alpha=args.clf_alpha,
         max_iter=args.max_iter,
         random_state=args.seed,
     )
@@ -236,8 +234,8 @@ def make_baseline(method: str = "tfidf-lr", **params) -> Pipeline:
     """An unfitted baseline ``Pipeline`` for ``method``, configured by ``BaselineArgs`` fields.
 
     Args:
-        method: one of ``METHODS`` (``tfidf-lr``, ``tfidf-svm``, ``tfidf-sgd``, ``tfidf-nb``,
-            ``bow-lr``, ``w2v-lr``, ``features-lr``, ``features-svm``).
+        method: a registered baseline (``tfidf-lr``, ``tfidf-svm``, ``tfidf-sgd``, ``tfidf-nb``,
+            ``bow-lr``, ``w2v-lr``, ``features-lr``, ``features-svm``, or one of yours).
         **params: any ``BaselineArgs`` field, e.g. ``C=4.0``, ``analyzer="word+char"``,
             ``model="default"``, ``seed=0``.
 

@@ -16,20 +16,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..io import atomic_file, file_fingerprint
 from .word2vec import _as_texts
 
 logger = logging.getLogger(__name__)
 
 POOLINGS = ("mean", "cls")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 class TransformerFeaturizer(TransformerMixin, BaseEstimator):
@@ -107,7 +106,8 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         feats = self._encode(texts)
         if path is not None:
             self.cache_misses_ += 1
-            _atomic_save_npy(path, feats)
+            with atomic_file(path, suffix=".npy") as tmp:
+                np.save(tmp, feats)
             logger.info("features: cached %d x %d at %s", *feats.shape, path)
         return feats
 
@@ -124,7 +124,7 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         digest = hashlib.sha256()
         meta = {
             "v": CACHE_VERSION,
-            "model": _model_fingerprint(self.model_path_),
+            "model": file_fingerprint(self.model_path_),
             "pooling": self.pooling,
             "max_length": int(self.max_length),
             "n": len(texts),
@@ -206,24 +206,3 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         mask = mask.unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
-
-def _model_fingerprint(model_path: str) -> str:
-    """Path plus size and mtime of the folder's files, so a rewritten folder misses the cache."""
-    path = Path(model_path)
-    if not path.is_dir():
-        return model_path  # a Hub id
-    files = sorted(p for p in path.iterdir() if p.is_file())
-    stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
-    return f"{path.resolve()}|{hashlib.sha256(repr(stats).encode()).hexdigest()[:16]}"
-
-
-def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npy.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

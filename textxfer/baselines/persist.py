@@ -19,20 +19,19 @@ A baseline folder holds::
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..config import dump_yaml
-from ..io import atomic_dir, atomic_write_json, read_json
-from ..predict import MARKER
-from ..data.readers import DataError
+from ..errors import DataError
+from ..io import save_run
+from ..predict import model_info
 
 logger = logging.getLogger(__name__)
 
+KIND = "baseline"
 PIPELINE_FILE = "pipeline.joblib"
 ENCODER_DIR = "encoder"
 
@@ -86,43 +85,26 @@ def save_baseline(result, out_dir: str | Path, texts, gold, config: dict | None 
     import joblib
     import sklearn
 
-    from .. import __version__
-
-    sections = {name: _as_dict(c) for name, c in (config or {}).items()}
-    sections["baseline"] = _as_dict(result.args)
     probabilities = _label_columns(result.pipeline, result.probabilities, result.label_names)
-    with atomic_dir(out_dir) as tmp:
+    method = result.args.method if result.args else None
+
+    def payload(tmp: Path) -> dict:
         encoder = _save_encoders(result.pipeline, tmp)
         joblib.dump(result.pipeline, tmp / PIPELINE_FILE)
-        metrics = {
-            **result.metrics,
-            "method": result.args.method if result.args else None,
-            "eval_split": result.eval_split,
-            "n_train": result.n_train,
-            "fit_seconds": result.fit_seconds,
-        }
-        atomic_write_json(tmp / "metrics.json", metrics)
-        frame = predictions_frame(
-            texts, gold, result.predictions, result.label_names, probabilities
-        )
+        frame = predictions_frame(texts, gold, result.predictions, result.label_names, probabilities)
         frame.to_csv(tmp / "predictions.csv", index=False)
-        (tmp / "config.yaml").write_text(dump_yaml(sections), encoding="utf-8")
-        info = {
-            "kind": "baseline",
-            "method": metrics["method"],
-            "label_names": list(result.label_names),
-            "pipeline": PIPELINE_FILE,
-            "encoder": encoder,
-            "textxfer_version": __version__,
-            "sklearn_version": sklearn.__version__,
-        }
-        atomic_write_json(tmp / MARKER, info)
+        return {"encoder": encoder}
+
+    metrics = {**result.metrics, "method": method, "eval_split": result.eval_split,
+               "n_train": result.n_train, "fit_seconds": result.fit_seconds}  # fmt: skip
+    info = {"method": method, "label_names": list(result.label_names), "pipeline": PIPELINE_FILE,
+            "sklearn_version": sklearn.__version__}  # fmt: skip
+    save_run(
+        out_dir, kind=KIND, info=info, metrics=metrics,
+        config={**(config or {}), "baseline": result.args}, payload=payload,
+    )  # fmt: skip
     logger.info("saved baseline to %s", out_dir)
     return Path(out_dir)
-
-
-def _as_dict(config) -> dict:
-    return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config or {})
 
 
 def load_baseline(folder: str | Path):
@@ -130,8 +112,8 @@ def load_baseline(folder: str | Path):
     import joblib
 
     folder = Path(folder)
-    info = read_json(folder / MARKER)
-    if info.get("kind") != "baseline":
+    info = model_info(folder)
+    if info.get("kind") != KIND:
         raise DataError(f"{folder} holds a {info.get('kind')!r} model, not a baseline")
     path = folder / info.get("pipeline", PIPELINE_FILE)
     if not path.is_file():

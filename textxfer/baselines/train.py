@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from ..data.checks import check_no_leak, check_splits
+from ..errors import DataError
 from ..metrics import evaluate
-from ..data.readers import DataError
 from .factory import BaselineArgs, build_pipeline, use_unlabeled
 
 logger = logging.getLogger(__name__)
@@ -56,43 +57,6 @@ class BaselineResult:
     n_train: int = 0
     args: BaselineArgs | None = None
     out_dir: Path | None = None
-
-
-def check_splits(dataset, eval_split: str) -> list[str]:
-    """Check the train and evaluation splits are usable; return the label names.
-
-    Raises:
-        DataError: a missing or empty split, a single training class, or an evaluation label
-            that never occurs in train.
-    """
-    for split in ("train", eval_split):
-        if split not in dataset:
-            raise DataError(
-                f"expected a {split!r} split, found {sorted(dataset)}; pass eval_split/--eval-split "
-                "naming an existing split"
-            )
-    train = dataset["train"]
-    for split in ("train", eval_split):
-        if len(dataset[split]) == 0:
-            raise DataError(
-                f"the {split} split is empty (0 rows); a baseline needs labelled texts to "
-                f"{'fit' if split == 'train' else 'evaluate'} on"
-            )
-    names = list(train.features["label"].names)
-    seen = set(train["label"])
-    if len(seen) < 2:
-        raise DataError(
-            f"the training split has a single class ({names[next(iter(seen))]!r}); a classifier needs "
-            "at least 2 classes"
-        )
-    unseen = sorted(set(dataset[eval_split]["label"]) - seen)
-    if unseen:
-        raise DataError(
-            f"labels {[names[i] for i in unseen]} occur in the {eval_split} split but never in train "
-            f"(train has {[names[i] for i in sorted(seen)]}); a baseline cannot predict unseen labels. "
-            "Use a larger or stratified training sample (--k / --limit) that covers every label"
-        )
-    return names
 
 
 def augment_train(dataset, recipe: str, n_aug: int, seed: int):
@@ -141,10 +105,10 @@ def train_baseline(
         A ``BaselineResult``.
 
     Raises:
-        DataError: unusable splits (see ``check_splits``), or unlabelled texts that occur in
+        DataError: unusable splits (``textxfer.data.check_splits``), or unlabelled texts that occur in
             the evaluation split.
     """
-    label_names = check_splits(dataset, eval_split)
+    label_names = check_splits(dataset, (eval_split,))
     if args.augment:
         dataset = augment_train(dataset, args.augment, args.n_aug, args.seed)
     train, test = dataset["train"], dataset[eval_split]
@@ -193,16 +157,19 @@ def run_baselines(
     out_dir: str | Path | None = None,
     eval_split: str = "test",
     config: dict | None = None,
+    nested: bool = True,
 ) -> dict[str, BaselineResult]:
     """``train_baseline`` for each method with otherwise the same ``args``.
 
     Args:
-        methods: method names (see ``METHODS``).
+        methods: registered baseline names (``textxfer.compare.registry.method_names``).
         args: shared options; ``args.method`` is replaced by each method in turn.
         dataset: the ``DatasetDict`` to fit and evaluate on.
-        out_dir: when given, each method is saved to ``out_dir/<method>``.
+        out_dir: when given, each method is saved to ``out_dir/<method>`` (``nested``), or a single
+            method to ``out_dir`` itself.
         eval_split: split to evaluate on.
         config: extra config sections recorded in each saved ``config.yaml``.
+        nested: one sub-folder per method.
 
     Returns:
         method -> ``BaselineResult``, in the order given (pass it to ``summarize``).
@@ -210,7 +177,7 @@ def run_baselines(
     results = {}
     for method in methods:
         method_args = dataclasses.replace(args, method=method)
-        folder = None if out_dir is None else Path(out_dir) / method
+        folder = None if out_dir is None else Path(out_dir) / method if nested else Path(out_dir)
         results[method] = train_baseline(method_args, dataset, folder, eval_split, config)
     return results
 

@@ -23,47 +23,18 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import require
+from ..models import load_word_vectors
+
 logger = logging.getLogger(__name__)
 
 POOLINGS = ("mean", "tfidf")
 TOKEN_RE = r"(?u)\b\w+\b|[^\w\s]"
 
 
-class MissingExtraError(ImportError):
-    """An optional dependency of textxfer is not installed; the message names the extra."""
-
-
-def import_gensim():
-    """Import gensim, or fail with how to install it."""
-    try:
-        import gensim
-    except ImportError as err:
-        raise MissingExtraError(
-            "word2vec baselines need gensim, which is not installed; run "
-            "`pip install 'textxfer[w2v]'` (or `pip install gensim`)"
-        ) from err
-    return gensim
-
-
 def _stable_hash(text: str) -> int:
     """A process-independent hash for gensim's per-word seeding (``hash`` is salted per run)."""
     return zlib.crc32(text.encode("utf-8"))
-
-
-def load_keyed_vectors(path: str | Path):
-    """Load gensim ``KeyedVectors`` from a ``.kv``/model file or word2vec text/binary format."""
-    gensim = import_gensim()
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"word vectors file {str(path)!r} not found; pass a file saved by KeyedVectors.save or "
-            "save_word2vec_format (.bin for binary)"
-        )
-    KeyedVectors = gensim.models.KeyedVectors
-    if path.suffix in (".bin", ".txt", ".vec") or path.name.endswith(".txt.gz"):
-        return KeyedVectors.load_word2vec_format(str(path), binary=path.suffix == ".bin")
-    loaded = gensim.utils.SaveLoad.load(str(path))
-    return getattr(loaded, "wv", loaded)
 
 
 class Word2VecVectorizer(TransformerMixin, BaseEstimator):
@@ -76,8 +47,8 @@ class Word2VecVectorizer(TransformerMixin, BaseEstimator):
         epochs: training epochs over the training texts.
         sg: 1 for skip-gram, 0 for CBOW.
         pooling: ``"mean"`` or ``"tfidf"`` (mean weighted by the tokens' IDF in the training texts).
-        keyed_vectors: path of pretrained vectors to use instead of training (see
-            ``load_keyed_vectors``).
+        keyed_vectors: path of pretrained vectors (word2vec ``.bin`` or ``.txt``) to use instead
+            of training (see ``textxfer.models.load_word_vectors``).
         lowercase: lowercase texts before tokenising.
         random_state: seed of word2vec training (training runs with one worker, so it is
             deterministic for a seed).
@@ -123,7 +94,7 @@ class Word2VecVectorizer(TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be >= 1, found {getattr(self, name)}")
 
     def _train(self, docs: list[list[str]]):
-        gensim = import_gensim()
+        gensim = require("gensim", extra="w2v", purpose="word2vec baselines")
         top = Counter(t for d in docs for t in d).most_common(1)[0][1]
         if top < int(self.min_count):
             raise ValueError(
@@ -152,7 +123,7 @@ class Word2VecVectorizer(TransformerMixin, BaseEstimator):
         if not any(docs):
             raise ValueError("every training text is empty after tokenising; nothing to learn")
         if self.keyed_vectors:
-            wv = load_keyed_vectors(self.keyed_vectors)
+            wv = load_word_vectors(self.keyed_vectors)
         else:
             wv = self._train(docs)
         vocabulary = {token: i for i, token in enumerate(wv.index_to_key)}

@@ -10,13 +10,13 @@ then ``textxfer finetune amazon_mds/books --target amazon_mds/kitchen --model ru
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 from ..adapt.args import AdaptArgs, MLMTrainArgs
-from ..config import ConfigError, add_dataclass_args, configs_from_args
 from ..data.load import DataArgs
+from ..errors import ConfigError
 from ..train.args import LoraArgs, ModelArgs
+from .options import add_common, build, default_out
 
 SECTIONS = {
     "model": ModelArgs,
@@ -34,21 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="domain/task-adaptive masked-LM pretraining of an encoder on unlabelled text",
         description=__doc__.split("\n\n")[1],
     )
-    add_arguments(parser)
-    parser.set_defaults(func=run)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The positional source, ``--config`` and one flag per config field."""
-    parser.add_argument(
-        "dataset",
-        metavar="TEXTS-OR-DATASET",
+    add_common(
+        parser, SECTIONS, metavar="TEXTS-OR-DATASET",
         help="a .txt file (one text per line), or a dataset name, folder or file",
-    )
-    parser.add_argument("--config", help="YAML file of options (flags override it)")
-    add_dataclass_args(
-        parser, ModelArgs, AdaptArgs, MLMTrainArgs, DataArgs, LoraArgs, skip=("dataset",)
-    )
+    )  # fmt: skip
+    parser.set_defaults(func=run)
 
 
 def resolve_configs(args: argparse.Namespace) -> tuple[dict, object]:
@@ -56,7 +46,7 @@ def resolve_configs(args: argparse.Namespace) -> tuple[dict, object]:
 
     ``out`` defaults to ``runs/adapt/<source>``.
     """
-    configs = configs_from_args(args, SECTIONS)
+    configs = build(args, SECTIONS)
     data, train = configs["data"], configs["train"]
     path = Path(data.dataset).expanduser()
     is_txt = path.suffix == ".txt" and path.is_file()
@@ -66,8 +56,7 @@ def resolve_configs(args: argparse.Namespace) -> tuple[dict, object]:
             "pass the target's texts as the file, or a dataset name with --target"
         )
     if train.out is None:
-        name = data.target or (path.stem if is_txt else data.dataset)
-        train.out = f"runs/adapt/{re.sub(r'[^A-Za-z0-9]+', '-', name).strip('-') or 'texts'}"
+        train.out = default_out("adapt", data.target or (path.stem if is_txt else data.dataset))
     return configs, (str(path) if is_txt else data)
 
 
@@ -87,10 +76,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``adapt`` from parsed arguments; prints on the main process only."""
     from accelerate import PartialState
 
-    from ..adapt.run import adapt, read_adapt_metrics
+    from ..adapt import adapt
 
     configs, source = resolve_configs(args)
-    out = adapt(configs["model"], source, configs["adapt"], configs["train"], configs["lora"])
+    result = adapt(configs["model"], source, configs["adapt"], configs["train"], configs["lora"])
     if PartialState().is_main_process:
-        print(format_metrics(read_adapt_metrics(out), str(out)))
+        print(format_metrics(result.metrics, result.output_dir))
     return 0

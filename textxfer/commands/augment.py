@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 
-from ..augment.pipeline import AugmentArgs, augment_to_folder, format_examples
-from ..config import add_dataclass_args, configs_from_args
+from ..augment import AugmentArgs, augment_to_folder, format_examples, op_counts
 from ..data.load import DataArgs
+from .options import add_common, add_out, build, default_out
+
+SECTIONS = {"data": DataArgs, "augment": AugmentArgs}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,27 +24,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("dataset", help=DataArgs.__dataclass_fields__["dataset"].metadata["help"])
-    p.add_argument("--out", required=True, help="output folder (train/dev/test.csv)")
-    p.add_argument("--config", help="YAML file of options (flags override it)")
-    p.add_argument("--examples", type=int, default=3, help="before/after examples to print (3)")
-    add_dataclass_args(p, DataArgs, AugmentArgs, skip=("dataset",))
+    add_common(p, SECTIONS)
+    add_out(p, "train/dev/test.csv and augment.json")
+    p.add_argument("--examples", type=int, default=3, help="originals to print with their copies (3)")
     p.set_defaults(func=run)
 
 
+def summarize(train, info) -> str:
+    """Rows per op and timing, as plain text."""
+    where = "from the cache" if info.cache_hit else f"with {info.num_proc} process(es)"
+    lines = [
+        f"recipe {info.recipe}: {info.n_source} rows -> {info.rows} "
+        f"(n_aug {info.n_aug}, alpha {info.alpha:g}) in {info.seconds:.2f}s {where}"
+    ]
+    counts = op_counts(train)
+    width = max(map(len, counts), default=0)
+    lines += [f"  {op:<{width}} {count:>7}" for op, count in counts.items()]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
-    configs = configs_from_args(args, {"data": DataArgs, "augment": AugmentArgs})
-    ds, info = augment_to_folder(configs["data"], configs["augment"], args.out)
-    train = ds["train"]
-    n_aug_rows = sum(train["is_augmented"][:])
-    source = "cache hit" if info.cache_hit else f"{info.num_proc} process(es)"
-    print(
-        f"augmented {info.n_source} training rows with {info.recipe} (n_aug {info.n_aug}, "
-        f"alpha {info.alpha:g}, {source}) in {info.seconds:.1f}s: train {len(train)} rows "
-        f"({len(train) - n_aug_rows} original + {n_aug_rows} augmented)"
-    )
-    if args.examples > 0 and configs["augment"].keep_original:
-        print(format_examples(train, args.examples))
+    configs = build(args, SECTIONS)
+    data_args, aug_args = configs["data"], configs["augment"]
+    name = aug_args.recipe if isinstance(aug_args.recipe, str) else "custom"
+    out = args.out or default_out("augment", data_args.dataset, name)
+    ds, info = augment_to_folder(data_args, aug_args, out)
+    print(summarize(ds["train"], info))
+    if args.examples > 0 and aug_args.keep_original:
+        print(format_examples(ds["train"], args.examples))
     sizes = ", ".join(f"{split} {len(d)}" for split, d in ds.items())
-    print(f"wrote {args.out} ({sizes})")
+    print(f"wrote {out} ({sizes})")
     return 0

@@ -1,54 +1,67 @@
-"""``textxfer baseline DATASET --method M --out DIR``: fit, evaluate and save a baseline."""
+"""``textxfer baseline DATASET --method M --out DIR``: fit, evaluate and save a baseline.
+
+Fits on the train split, evaluates on ``--eval-split``, and writes ``metrics.json``,
+``predictions.csv``, the fitted pipeline and ``config.yaml`` to ``--out`` (load it with
+``textxfer predict DIR``). ``--method a,b`` fits several, each into ``DIR/<method>``.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from ..config import add_dataclass_args, configs_from_args
+from ..baselines import BaselineArgs, run_baselines, summarize
+from ..compare.registry import method_names
 from ..data.load import DataArgs, load_data
+from ..errors import ConfigError
+from ..io import atomic_write_text
+from .options import add_common, add_out, build, default_out
+
+SECTIONS = {"data": DataArgs, "baseline": BaselineArgs}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``baseline``."""
-    from ..baselines.factory import BaselineArgs
-
     p = sub.add_parser(
         "baseline",
         help="fit a TF-IDF / word2vec / frozen-feature baseline, evaluate and save it",
-        description="Fit on the train split, evaluate on --eval-split, and write metrics.json, "
-        "predictions.csv, the fitted pipeline and config.yaml to --out (load it with "
-        "`textxfer predict DIR`).",
+        description=__doc__ + f"\nMethods: {', '.join(method_names('baseline'))}.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("dataset", help=DataArgs.__dataclass_fields__["dataset"].metadata["help"])
-    p.add_argument("--config", help="YAML file of options (flags override it)")
-    p.add_argument("--out", required=True, help="output folder (replaced atomically)")
+    add_common(p, SECTIONS, skip=("method",))
     p.add_argument(
-        "--eval-split",
-        default="test",
-        choices=("test", "dev"),
-        help="split to evaluate on (default: test)",
+        "--method", default=argparse.SUPPRESS, metavar="M[,M...]",
+        help=f"baseline(s), from {method_names('baseline')} (default: tfidf-lr)",
+    )  # fmt: skip
+    add_out(p, "metrics, predictions, fitted pipeline")
+    p.add_argument(
+        "--eval-split", default="test", choices=("test", "dev"), help="split to evaluate on (test)"
     )
-    add_dataclass_args(p, DataArgs, BaselineArgs, skip=("dataset",))
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..baselines.factory import BaselineArgs
-    from ..baselines.train import train_baseline
-
-    configs = configs_from_args(args, {"data": DataArgs, "baseline": BaselineArgs})
-    dataset = load_data(configs["data"])
-    result = train_baseline(
-        configs["baseline"],
-        dataset,
-        out_dir=args.out,
-        eval_split=args.eval_split,
-        config={"data": configs["data"]},
-    )
-    m = result.metrics
-    print(
-        f"{result.args.method} on {configs['data'].dataset}: {args.eval_split} accuracy "
-        f"{m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} (n={m['n']}); fit {result.fit_seconds:.1f}s "
-        f"on {result.n_train} rows; wrote {result.out_dir}"
-    )
+    methods = [m.strip() for m in str(getattr(args, "method", "tfidf-lr")).split(",") if m.strip()]
+    if not methods:
+        raise ConfigError("--method is empty; pass e.g. --method tfidf-lr")
+    args.method = methods[0]
+    configs = build(args, SECTIONS)
+    data_args, base = configs["data"], configs["baseline"]
+    dataset = load_data(data_args)
+    single = len(methods) == 1
+    out = args.out or default_out("baseline", data_args.dataset, methods[0] if single else "")
+    results = run_baselines(
+        methods, base, dataset, out_dir=out, eval_split=args.eval_split,
+        config={"data": data_args}, nested=not single,
+    )  # fmt: skip
+    for method, result in results.items():
+        m = result.metrics
+        print(
+            f"{method} on {data_args.dataset}: {args.eval_split} accuracy {m['accuracy']:.4f}, "
+            f"macro-F1 {m['macro_f1']:.4f} (n={m['n']}); fit {result.fit_seconds:.1f}s on "
+            f"{result.n_train} rows; wrote {result.out_dir}"
+        )
+    if not single:
+        table = summarize(results)
+        atomic_write_text(f"{out}/summary.csv", table.to_csv(index=False))
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0

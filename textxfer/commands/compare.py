@@ -1,33 +1,46 @@
-"""``textxfer compare CONFIG.yaml``: run a grid, print the table, write the report and plots."""
+"""``textxfer compare [DATASET] --config GRID.yaml``: run a grid, print the table, write the report.
+
+The grid's options (``CompareArgs``) come from ``--config`` (e.g. ``recipes/configs/quick.yaml``)
+under the flags; a first positional that is a YAML file is read as ``--config`` too.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from ..config import add_dataclass_args, configs_from_args
+from ..compare.grid import CompareArgs
+from ..compare.registry import method_names
+from .options import add_common, build
+
+SECTIONS = {"compare": CompareArgs}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``compare``."""
-    from ..compare.grid import CompareArgs
-
     p = sub.add_parser(
-        "compare", help="methods x augmentation x sizes x seeds -> one table, report and plots"
+        "compare",
+        help="methods x augmentation x sizes x seeds -> one table, report and plots",
+        description=__doc__.split("\n\n")[1] + f" Methods: {', '.join(method_names())}.",
     )
-    p.add_argument(
-        "config",
-        help="YAML file of CompareArgs (see recipes/configs/quick.yaml); flags override it",
-    )
-    add_dataclass_args(p, CompareArgs)
+    add_common(p, SECTIONS)
     p.set_defaults(func=run)
 
 
+def config_alias(args: argparse.Namespace) -> None:
+    """``textxfer compare grid.yaml``: a YAML positional is the ``--config`` file."""
+    dataset = getattr(args, "dataset", None)
+    if dataset and Path(dataset).suffix in (".yaml", ".yml") and not args.config:
+        args.config = dataset
+        del args.dataset
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..compare.grid import CompareArgs, compare
+    from ..compare.grid import compare
     from ..compare.report import best_per_size, format_table, summarize
 
-    cfg = configs_from_args(args, {"compare": CompareArgs})["compare"]
+    config_alias(args)
+    cfg = build(args, SECTIONS)["compare"]
     table = compare(cfg)
     summary = summarize(table)
     out = Path(cfg.out)

@@ -1,39 +1,28 @@
-"""``textxfer data show|sample``: look at a dataset, write a few-shot subset."""
+"""``textxfer data show|sample DATASET``: look at a dataset, write a few-shot subset."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from ..config import add_dataclass_args, configs_from_args
 from ..data.load import DataArgs, describe, load_data, save_data
+from .options import add_common, add_out, build, default_out
+
+SECTIONS = {"data": DataArgs}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``data show`` and ``data sample``."""
     data = sub.add_parser("data", help="inspect datasets and write few-shot subsets")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-
     show = data_sub.add_parser("show", help="splits, sizes, label distribution, length percentiles")
-    _add_common(show)
+    add_common(show, SECTIONS)
     show.add_argument("--json", action="store_true", help="print the summary as JSON")
     show.set_defaults(func=run_show)
-
     sample = data_sub.add_parser("sample", help="write a few-shot (k per class) subset to a folder")
-    _add_common(sample)
-    sample.add_argument("--out", required=True, help="output folder (train/dev/test.csv)")
+    add_common(sample, SECTIONS)
+    add_out(sample, "train/dev/test.csv")
     sample.set_defaults(func=run_sample)
-
-
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", help=DataArgs.__dataclass_fields__["dataset"].metadata["help"])
-    parser.add_argument("--config", help="YAML file of options (flags override it)")
-    add_dataclass_args(parser, DataArgs, skip=("dataset",))
-
-
-def _load(args: argparse.Namespace):
-    data_args = configs_from_args(args, {"data": DataArgs})["data"]
-    return data_args, load_data(data_args)
 
 
 def format_summary(name: str, summary: dict) -> str:
@@ -48,17 +37,17 @@ def format_summary(name: str, summary: dict) -> str:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    data_args, ds = _load(args)
-    summary = describe(ds)
-    print(
-        json.dumps(summary, indent=2) if args.json else format_summary(data_args.dataset, summary)
-    )
+    data_args = build(args, SECTIONS)["data"]
+    summary = describe(load_data(data_args))
+    print(json.dumps(summary, indent=2) if args.json else format_summary(data_args.dataset, summary))
     return 0
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    data_args, ds = _load(args)
-    out = save_data(ds, args.out)
+    data_args = build(args, SECTIONS)["data"]
+    ds = load_data(data_args)
+    k = f"k{data_args.k}" if data_args.k else ""
+    out = save_data(ds, args.out or default_out("data", data_args.dataset, k))
     sizes = ", ".join(f"{split} {len(d)}" for split, d in ds.items())
     print(f"wrote {out} ({sizes})")
     return 0

@@ -1,18 +1,18 @@
 """``textxfer finetune DATASET``: full or LoRA fine-tuning of a sequence classifier.
 
 Every option comes from ``ModelArgs``, ``DataArgs``, ``TrainArgs`` and ``LoraArgs``; ``--config``
-takes a YAML file (flat or sectioned as model/data/train/lora) under the flags, e.g.
-``textxfer finetune sst2 --config recipes/configs/lora.yaml --limit 500 --epochs 1``.
+takes a YAML file (sections model/data/train/lora) under the flags, e.g.
+``textxfer finetune sst2 --config recipes/configs/lora.yaml --limit 500 --epochs 1``. The run's
+``config.yaml`` runs again with ``textxfer finetune --config OUT/config.yaml``.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 
-from ..config import add_dataclass_args, configs_from_args
 from ..data.load import DataArgs
 from ..train.args import LoraArgs, ModelArgs, TrainArgs
+from .options import add_common, build, default_out
 
 SECTIONS = {"model": ModelArgs, "data": DataArgs, "train": TrainArgs, "lora": LoraArgs}
 
@@ -24,46 +24,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="fine-tune a transformer classifier (full or --lora)",
         description=__doc__.split("\n\n")[1],
     )
-    add_arguments(parser)
+    add_common(parser, SECTIONS)
     parser.set_defaults(func=run)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The positional dataset, ``--config`` and one flag per config field."""
-    parser.add_argument(
-        "dataset",
-        nargs="?",
-        default=argparse.SUPPRESS,
-        help=DataArgs.__dataclass_fields__["dataset"].metadata["help"] + " (default: sst2)",
-    )
-    parser.add_argument("--config", help="YAML file of options (flags override it)")
-    add_dataclass_args(parser, ModelArgs, DataArgs, TrainArgs, LoraArgs, skip=("dataset",))
 
 
 def resolve_configs(args: argparse.Namespace) -> dict:
     """Config instances from defaults < YAML < flags; ``out`` defaults to ``runs/finetune/...``."""
-    configs = configs_from_args(args, SECTIONS)
+    configs = build(args, SECTIONS)
     train, data, lora = configs["train"], configs["data"], configs["lora"]
     if train.out is None:
-        slug = re.sub(r"[^A-Za-z0-9]+", "-", data.dataset).strip("-") or "data"
-        train.out = f"runs/finetune/{slug}-{'lora' if lora.lora else 'full'}"
+        train.out = default_out("finetune", data.dataset, "lora" if lora.lora else "full")
     return configs
 
 
 def format_result(result) -> str:
     """A few lines: method, parameters, time, dev and test accuracy / macro-F1."""
+    share = 100 * result.trainable_params / result.total_params
     lines = [
         f"method: {result.method}  trainable parameters: {result.trainable_params:,} of "
-        f"{result.total_params:,} ({100 * result.trainable_params / result.total_params:.2f}%)",
+        f"{result.total_params:,} ({share:.2f}%)",
         f"steps: {result.global_step}  best step: {result.best_step}  "
-        f"train time: {result.train_seconds:.1f} s"
-        + ("  (stopped early)" if result.stopped_early else ""),
-    ]
+        f"train time: {result.train_seconds:.1f} s" + ("  (stopped early)" if result.stopped_early else ""),
+    ]  # fmt: skip
     for split in ("dev", "test"):
         m = result.metrics[split]
-        lines.append(
-            f"{split:<5} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n {m['n']}"
-        )
+        lines.append(f"{split:<5} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n {m['n']}")
     if result.output_dir:
         lines.append(f"saved to {result.output_dir}")
     return "\n".join(lines)
@@ -73,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``finetune`` from parsed arguments; prints on the main process only."""
     from accelerate import PartialState
 
-    from ..finetune.run import finetune
+    from ..finetune import finetune
 
     configs = resolve_configs(args)
     result = finetune(configs["model"], configs["data"], configs["train"], configs["lora"])

@@ -4,16 +4,18 @@ adaptation on the target's unlabelled texts.
 For every ``source->target`` pair the labelled data is ``load_data(DataArgs(source, target=target))``
 (source train/dev, target test) and the unlabelled texts are ``adaptation_texts`` of the same
 arguments (the target's train+dev, never a target test row: checked here, raising otherwise).
-Each method runs twice, plain and adapted; what "adapted" means depends on the method:
+Each method runs plain and adapted; what "adapted" means is the method's registered
+``adaptation``:
 
-- ``tfidf-*``, ``bow-lr``, ``w2v-lr``: the vectorizer (vocabulary, IDF / word vectors) is fitted on
-  the source training texts plus the target's unlabelled texts;
-- ``features-*``: features come from the encoder adapted by masked-LM training on the target texts;
-- ``finetune-full`` / ``finetune-lora``: fine-tuning starts from that adapted encoder.
+- ``vectorizer`` (``tfidf-*``, ``bow-lr``, ``w2v-lr``): the vectorizer (vocabulary, IDF / word
+  vectors) is fitted on the source training texts plus the target's unlabelled texts;
+- ``encoder`` (``features-*``, ``finetune-*``): the method starts from the encoder adapted by
+  masked-LM training on the target texts.
 
-One adapted encoder is trained per target (``out/adapted/<target>``) and reused by every method and
-pair with that target. Every finished cell is stored in ``out/cells/`` (a rerun skips it); the tidy
-table goes to ``results.csv`` / ``results.json`` and a Markdown summary to ``results.md``.
+One adapted encoder is trained per (target, seed) (``out/adapted/<target>-seed<N>``) and reused by
+every method and pair with that target. Cells go through the cell store of ``compare`` (a rerun
+skips finished cells, a failed cell is recorded and retried); the tidy table goes to
+``results.csv`` / ``.json`` / ``.parquet`` and a Markdown summary to ``results.md``.
 
 >>> from textxfer.compare.crossdomain import CrossDomainArgs, crossdomain
 >>> table = crossdomain(CrossDomainArgs(pairs=["books->kitchen"], methods=["tfidf-lr"]))  # doctest: +SKIP
@@ -25,29 +27,28 @@ import dataclasses
 import hashlib
 import json
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..config import ConfigError, build_configs, dump_yaml, field, load_yaml
-from ..io import atomic_write_json, atomic_write_text, read_json
-from .methods import METHODS, run_method
+from ..config import Args, build_configs, dump_yaml, field
+from ..errors import ConfigError
+from ..io import atomic_write_json, atomic_write_text, read_json, write_tables
+from .cells import Cell, CellStore, cell_id, run_cells, slug
+from .registry import get_method, run_method
 
 logger = logging.getLogger(__name__)
 
 TABLE_COLUMNS = [
-    "source", "target", "method", "adapted", "accuracy", "macro_f1", "seconds",
-    "n_train", "n_eval", "n_unlabeled", "adapt_seconds",
+    "cell_id", "source", "target", "method", "adapted", "seed", "status", "accuracy", "macro_f1",
+    "seconds", "n_train", "n_eval", "n_unlabeled", "adapt_seconds", "error",
 ]  # fmt: skip
 SMOKE_LIMIT = 40
 SMOKE_ADAPT = {"max_steps": 2, "max_texts": 40, "eval_strategy": "no", "load_best": False}
-VECTORIZER_FAMILIES = ("tfidf", "bow", "w2v")  # adapted = vectorizer also fitted on target texts
 
-__all__ = ["CrossDomainArgs", "TABLE_COLUMNS", "crossdomain", "load_crossdomain_config",
-           "markdown_table", "parse_pair"]  # fmt: skip
+__all__ = ["TABLE_COLUMNS", "CrossDomainArgs", "crossdomain", "markdown_table", "parse_pair"]
 
 
 def parse_pair(pair: str) -> tuple[str, str]:
@@ -61,8 +62,15 @@ def parse_pair(pair: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
+def _adapt_sections() -> dict[str, type]:
+    from ..adapt.args import AdaptArgs, MLMTrainArgs
+    from ..train.args import LoraArgs, ModelArgs
+
+    return {"model": ModelArgs, "adapt": AdaptArgs, "train": MLMTrainArgs, "lora": LoraArgs}
+
+
 @dataclass
-class CrossDomainArgs:
+class CrossDomainArgs(Args):
     """Which source->target pairs and methods to run, and how to adapt."""
 
     pairs: list[str] = field(["books->kitchen"], help="SOURCE->TARGET pairs, e.g. books->kitchen")
@@ -72,39 +80,38 @@ class CrossDomainArgs:
     )
     methods: list[str] = field(
         ["tfidf-lr", "features-lr", "finetune-full"],
-        help="baselines (tfidf-*, bow-lr, w2v-lr, features-*) and finetune-full / finetune-lora",
+        help="methods with a cross-domain adaptation (vectorizer or encoder), e.g. tfidf-lr, finetune-full",
     )
     model: str = field("default", help="pretrained encoder (Hub id, folder, 'default')")
     options: dict = field({}, help="per-method options, e.g. {finetune-full: {epochs: 1}}")
     adapt: dict = field(
         {},
-        help="masked-LM stage options (AdaptArgs / MLMTrainArgs / LoraArgs fields), e.g. {max_steps: 150}",
+        help="masked-LM stage options by section (model / adapt / train / lora), e.g. {train: {max_steps: 150}}",
     )
     limit: int | None = field(None, help="cap every split (stratified) for quick runs")
     data_seed: int = field(42, help="seed of the train/dev/test split of every domain")
-    seed: int = field(0, help="seed of the methods (model init, data order)")
+    seeds: list[int] = field([0], help="seeds of the methods and the adaptation (mean ± sd over them)")
     out: str = field("runs/crossdomain", help="output folder (cells/, adapted/, results.*)")
     smoke: bool = field(False, help="tiny settings for CI: 40 rows per split, 2 steps per stage")
+    fail_fast: bool = field(False, help="stop at the first failing cell instead of recording it")
 
-    def __post_init__(self) -> None:
-        if isinstance(self.pairs, str):
-            self.pairs = [self.pairs]
-        if isinstance(self.methods, str):
-            self.methods = [self.methods]
-        if not self.pairs or not self.methods:
-            raise ConfigError("pairs and methods must each list at least one value")
+    def validate(self) -> None:
+        if not self.pairs or not self.methods or not self.seeds:
+            raise ConfigError("pairs, methods and seeds must each list at least one value")
         for pair in self.pairs:
             parse_pair(pair)
-        allowed = sorted(m for m, kind in METHODS.items() if kind in ("baseline", "finetune"))
-        bad = sorted(set(self.methods) - set(allowed))
-        if bad:
-            raise ConfigError(
-                f"method(s) {bad} cannot run cross-domain; expected some of {allowed} "
-                "(adaptation is applied to each of them here)"
-            )
+        for method in self.methods:
+            if get_method(method).adaptation is None:
+                raise ConfigError(
+                    f"method {method!r} has no cross-domain adaptation; expected methods such as "
+                    "tfidf-lr, features-lr, finetune-full (their registry entry names how to adapt them)"
+                )
         stray = sorted(set(self.options) - set(self.methods))
         if stray:
             raise ConfigError(f"options given for method(s) {stray} not in methods {self.methods}")
+        for method, options in self.options.items():
+            get_method(method).configs(options)
+        build_configs(_adapt_sections(), self.adapt, source="adapt options of crossdomain")
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"limit must be a positive integer or null, found {self.limit!r}")
 
@@ -113,156 +120,147 @@ class CrossDomainArgs:
         return name if "/" in name or Path(name).exists() else f"{self.prefix}{name}"
 
 
-def load_crossdomain_config(path: str | Path, **overrides: Any) -> CrossDomainArgs:
-    """Read a YAML file (keys = ``CrossDomainArgs`` fields) with optional overrides."""
-    values = {**load_yaml(path), **{k: v for k, v in overrides.items() if v is not None}}
-    return build_configs({"crossdomain": CrossDomainArgs}, values, source=str(path))["crossdomain"]
+def plan(args: CrossDomainArgs) -> list[Cell]:
+    """Every (pair, seed, adapted, method) cell, plain before adapted."""
+    cells = []
+    for pair in args.pairs:
+        source, target = parse_pair(pair)
+        for seed in args.seeds:
+            for adapted in (False, True):
+                for method in args.methods:
+                    key = {"source": source, "target": target, "method": method,
+                           "adapted": adapted, "seed": seed}  # fmt: skip
+                    kind = "adapted" if adapted else "plain"
+                    cells.append(Cell(cell_id(source, target, method, kind, f"seed{seed}"), key))
+    return cells
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
+_PAIR_CACHE: dict[tuple, Any] = {}  # (source, target, seed, limit) -> (dataset, texts), per run
 
 
-def _family(method: str) -> str:
-    return "finetune" if METHODS[method] == "finetune" else method.split("-")[0]
-
-
-def _pair_data(args: CrossDomainArgs, source: str, target: str):
+def pair_data(args: CrossDomainArgs, source: str, target: str):
     """``(dataset, unlabelled target texts)``; raises when any of those texts is a test row."""
-    from ..adapt.run import check_no_leak
+    from ..data.checks import check_no_leak
     from ..data.load import DataArgs, adaptation_texts, load_data
 
     limit = args.limit or (SMOKE_LIMIT if args.smoke else None)
-    data_args = DataArgs(
-        args.domain(source), target=args.domain(target), seed=args.data_seed, limit=limit
-    )
-    dataset = load_data(data_args)
-    texts = adaptation_texts(data_args)
-    check_no_leak(texts, dataset["test"]["text"], where=f"the {target} test split")
-    return dataset, texts
+    key = (args.domain(source), args.domain(target), args.data_seed, limit)
+    if key not in _PAIR_CACHE:
+        data_args = DataArgs(key[0], target=key[1], seed=args.data_seed, limit=limit)
+        dataset = load_data(data_args)
+        texts = adaptation_texts(data_args)
+        check_no_leak(texts, dataset["test"]["text"], where=f"the {target} test split")
+        _PAIR_CACHE[key] = (dataset, texts)
+    return _PAIR_CACHE[key]
 
 
-def _adapt_values(args: CrossDomainArgs) -> dict[str, Any]:
-    values = {"seed": args.seed, "progress_bar": False, **args.adapt}
-    return {**values, **SMOKE_ADAPT} if args.smoke else values
+def adapted_encoder(args: CrossDomainArgs, target: str, texts: list[str], seed: int) -> tuple[Path, dict]:
+    """The encoder adapted on ``texts`` for ``target`` (reused while its inputs are unchanged)."""
+    from ..adapt.run import adapt
 
-
-def adapted_encoder(args: CrossDomainArgs, target: str, texts: list[str]) -> tuple[Path, dict]:
-    """The encoder adapted on ``texts`` for ``target`` (reused when its inputs are unchanged)."""
-    from ..adapt.run import adapt, read_adapt_metrics
-    from ..adapt.args import AdaptArgs, MLMTrainArgs
-    from ..train.args import LoraArgs, ModelArgs
-
-    folder = Path(args.out) / "adapted" / _slug(target)
-    values = {**_adapt_values(args), "model": args.model, "out": str(folder)}
-    key = hashlib.sha256(
-        json.dumps([values, texts], sort_keys=True, default=str).encode()
-    ).hexdigest()
+    folder = Path(args.out) / "adapted" / f"{slug(target)}-seed{seed}"
+    values = {"seed": seed, "progress_bar": False, "model": args.model, **args.adapt}
+    values = {**values, **SMOKE_ADAPT} if args.smoke else values
+    digest = hashlib.sha256(json.dumps([values, texts], sort_keys=True, default=str).encode())
     key_file = folder.with_name(f"{folder.name}.key")
-    if folder.is_dir() and key_file.is_file() and key_file.read_text().strip() == key:
+    if folder.is_dir() and key_file.is_file() and key_file.read_text().strip() == digest.hexdigest():
         logger.info("reusing the adapted encoder %s", folder)
-        return folder, read_adapt_metrics(folder)
-    sections = {"model": ModelArgs, "adapt": AdaptArgs, "train": MLMTrainArgs, "lora": LoraArgs}
-    cfg = build_configs(sections, values, source="adapt options of crossdomain")
-    adapt(cfg["model"], texts, cfg["adapt"], cfg["train"], cfg["lora"])
-    atomic_write_text(key_file, key + "\n")
-    return folder, read_adapt_metrics(folder)
+        return folder, read_json(folder / "metrics.json")
+    cfg = build_configs(_adapt_sections(), values, source="adapt options of crossdomain")
+    train = dataclasses.replace(cfg["train"], out=str(folder))
+    result = adapt(cfg["model"], texts, cfg["adapt"], train, cfg["lora"])
+    atomic_write_text(key_file, digest.hexdigest() + "\n")
+    return folder, result.metrics
 
 
-def _cell_id(source: str, target: str, method: str, adapted: bool) -> str:
-    return f"{_slug(source)}__{_slug(target)}__{method}__{'adapted' if adapted else 'plain'}"
-
-
-def _run_cell(args, dataset, texts, source, target, method, adapted, encoder) -> dict[str, Any]:
-    """One (pair, method, adapted) cell -> a table row."""
-    options = dict(args.options.get(method, {}))
-    model, adapt_seconds, n_unlabeled = args.model, 0.0, 0
-    if adapted and _family(method) in VECTORIZER_FAMILIES:
-        options["unlabeled"], n_unlabeled = texts, len(texts)
-    elif adapted:
-        folder, metrics = encoder()
+def run_crossdomain_cell(args: CrossDomainArgs, cell: Cell) -> dict[str, Any]:
+    """One (pair, method, adapted, seed) cell -> the values of its record."""
+    key = cell.key
+    dataset, texts = pair_data(args, key["source"], key["target"])
+    method = get_method(key["method"])
+    model, unlabeled, adapt_seconds, n_unlabeled = args.model, None, 0.0, 0
+    if key["adapted"] and method.adaptation == "vectorizer":
+        unlabeled, n_unlabeled = texts, len(texts)
+    elif key["adapted"]:
+        folder, metrics = adapted_encoder(args, key["target"], texts, key["seed"])
         model, adapt_seconds, n_unlabeled = str(folder), metrics["seconds"], metrics["n_texts"]
-    work = Path(args.out) / "work" / _cell_id(source, target, method, adapted)
-    result = run_method(method, dataset, seed=args.seed, model=model, options=options,
-                        work_dir=work, eval_split="test", smoke=args.smoke)  # fmt: skip
+    result = run_method(
+        key["method"], dataset, options=args.options.get(key["method"]), seed=key["seed"],
+        model=model, eval_split="test", smoke=args.smoke, unlabeled=unlabeled,
+        work_dir=Path(args.out) / "work" / cell.id,
+    )  # fmt: skip
     m = result.metrics
     return {
-        "source": source, "target": target, "method": method, "adapted": bool(adapted),
         "accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "seconds": round(result.fit_seconds, 3),
         "n_train": len(dataset["train"]), "n_eval": m["n"], "n_unlabeled": n_unlabeled,
         "adapt_seconds": adapt_seconds,
     }  # fmt: skip
 
 
-def crossdomain(args: CrossDomainArgs) -> pd.DataFrame:
-    """Run every pair x method x {plain, adapted}; write and return the tidy table.
+def crossdomain(args: CrossDomainArgs, progress: bool = True) -> pd.DataFrame:
+    """Run every pair x method x {plain, adapted} x seed; write and return the tidy table.
 
     Returns:
-        A frame with ``TABLE_COLUMNS`` (also in ``out/results.csv`` and ``out/results.json``);
-        ``out/results.md`` holds ``markdown_table`` of it and ``out/adaptation.json`` the
-        perplexity before/after of each adapted encoder.
+        A frame with ``TABLE_COLUMNS`` (also ``out/results.csv|json|parquet``); ``out/results.md``
+        holds ``markdown_table`` of it and ``out/adaptation.json`` the perplexity before/after of
+        each adapted encoder.
     """
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", dump_yaml(dataclasses.asdict(args)))
-    rows, encoders = [], {}
-    for pair in args.pairs:
-        source, target = parse_pair(pair)
-        dataset, texts = _pair_data(args, source, target)
-
-        def encoder(target=target, texts=texts):
-            if target not in encoders:
-                encoders[target] = adapted_encoder(args, target, texts)
-            return encoders[target]
-
-        for adapted in (False, True):
-            for method in args.methods:
-                path = out / "cells" / f"{_cell_id(source, target, method, adapted)}.json"
-                if path.is_file():
-                    rows.append(read_json(path))
-                    continue
-                row = _run_cell(args, dataset, texts, source, target, method, adapted, encoder)
-                atomic_write_json(path, row)
-                rows.append(row)
-        logger.info("crossdomain %s done", pair)
+    _PAIR_CACHE.clear()  # data is cached within one run only: files may change between runs
+    atomic_write_text(out / "config.yaml", dump_yaml({"crossdomain": dataclasses.asdict(args)}))
+    store, cells = CellStore(out), plan(args)
+    for pair in args.pairs:  # data errors (and leaks) stop the run before any cell
+        pair_data(args, *parse_pair(pair))
+    run_cells(cells, lambda cell: run_crossdomain_cell(args, cell), store,
+              fail_fast=args.fail_fast, progress=progress)  # fmt: skip
+    records = store.read()
+    rows = [{c: records[cell.id].get(c) for c in TABLE_COLUMNS} for cell in cells if cell.id in records]
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    _write(table, out, {t: m for t, (_, m) in encoders.items()})
+    write_tables(table, out)
+    atomic_write_text(out / "results.md", markdown_table(table) + "\n")
+    _write_adaptation(out)
     return table
 
 
-def _write(table: pd.DataFrame, out: Path, adaptation: dict[str, dict]) -> None:
-    atomic_write_text(out / "results.csv", table.to_csv(index=False))
-    atomic_write_text(out / "results.json", table.to_json(orient="records", indent=2))
-    atomic_write_text(out / "results.md", markdown_table(table) + "\n")
-    if adaptation:
-        path = out / "adaptation.json"
-        atomic_write_json(path, {**(read_json(path) if path.is_file() else {}), **adaptation})
+def _write_adaptation(out: Path) -> None:
+    folders = sorted(p for p in (out / "adapted").glob("*") if (p / "metrics.json").is_file())
+    if folders:
+        summary = {p.name: read_json(p / "metrics.json") for p in folders}
+        atomic_write_json(out / "adaptation.json", summary)
 
 
 def markdown_table(table: pd.DataFrame) -> str:
-    """One line per (pair, method): accuracy and macro-F1 without and with adaptation, and the gain."""
+    """One line per (pair, method): accuracy without and with adaptation (mean ± sd over seeds,
+    n seeds), the gain, and whether the gain is within noise (smaller than its sd)."""
     lines = [
-        "| source -> target | method | accuracy | accuracy adapted | gain | macro-F1 | macro-F1 adapted |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| source -> target | method | accuracy | accuracy adapted | gain | seeds | verdict |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
-    for (source, target, method), group in table.groupby(
-        ["source", "target", "method"], sort=False
-    ):
-        plain = group[~group["adapted"].astype(bool)]
-        adapted = group[group["adapted"].astype(bool)]
-        acc = _first(plain, "accuracy"), _first(adapted, "accuracy")
-        f1 = _first(plain, "macro_f1"), _first(adapted, "macro_f1")
-        gain = acc[1] - acc[0] if None not in acc else None
-        cells = [_fmt(acc[0]), _fmt(acc[1]), _fmt(gain, sign=True), _fmt(f1[0]), _fmt(f1[1])]
+    done = table[table["status"] == "ok"]
+    for (source, target, method), group in done.groupby(["source", "target", "method"], sort=False):
+        plain = group[~group["adapted"].astype(bool)].set_index("seed")["accuracy"]
+        adapted = group[group["adapted"].astype(bool)].set_index("seed")["accuracy"]
+        gains = (adapted - plain).dropna()
+        verdict = _verdict(gains)
+        cells = [_mean_sd(plain), _mean_sd(adapted), _mean_sd(gains, sign=True), str(len(gains)), verdict]
         lines.append(f"| {source} -> {target} | {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _first(frame: pd.DataFrame, column: str) -> float | None:
-    return None if frame.empty else float(frame[column].iloc[0])
-
-
-def _fmt(value: float | None, sign: bool = False) -> str:
-    if value is None:
+def _mean_sd(values: pd.Series, sign: bool = False) -> str:
+    if values.empty:
         return "-"
-    return f"{value:+.4f}" if sign else f"{value:.4f}"
+    fmt = "{:+.4f}" if sign else "{:.4f}"
+    mean = fmt.format(values.mean())
+    return mean if len(values) < 2 else f"{mean} ± {values.std():.4f}"
+
+
+def _verdict(gains: pd.Series) -> str:
+    if gains.empty:
+        return "-"
+    if len(gains) < 2:
+        return "one seed: noise unknown"
+    if abs(gains.mean()) <= gains.std():
+        return "within noise"
+    return "helps" if gains.mean() > 0 else "hurts"

@@ -1,9 +1,9 @@
-"""Run methods × augmentation × training-set sizes × seeds from one config; one tidy table + report.
+"""Run methods x augmentation x training-set sizes x seeds from one config; one tidy table + report.
 
-Each cell runs once and is stored as ``cells/<cell_id>.json`` (written atomically) before the table is
-rebuilt, so an interrupted grid loses at most the cell in flight and a rerun skips finished cells.
-The test split is the same for every cell; seeds vary the training subsample, augmentation and model
-initialisation.
+Every cell (method, augmentation, size, seed) runs once and is stored by the cell store
+(``textxfer.compare.cells``) before the table is rebuilt, so an interrupted grid loses at most the
+cell in flight and a rerun skips finished cells. The test split is the same for every cell; seeds
+vary the training subsample, augmentation and model initialisation.
 
 >>> from textxfer.compare import CompareArgs, compare
 >>> table = compare(CompareArgs(dataset="sst2", methods=["tfidf-lr"], sizes=[100, "full"]))  # doctest: +SKIP
@@ -12,6 +12,7 @@ initialisation.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -20,9 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import ConfigError, build_configs, dump_yaml, field, load_yaml
-from ..io import atomic_write_json, atomic_write_text, read_json
-from .methods import METHODS, run_method
+from ..config import Args, dump_yaml, field
+from ..errors import ConfigError
+from ..io import atomic_write_text, write_tables
+from .cells import Cell, CellStore, cell_id, run_cells
+from .registry import get_method, run_method
 
 logger = logging.getLogger(__name__)
 
@@ -30,18 +33,22 @@ TABLE_COLUMNS = [
     "cell_id", "method", "aug", "size", "n_train", "n_train_aug", "seed", "status",
     "accuracy", "macro_f1", "n_eval", "fit_seconds", "trainable_params", "total_params", "error",
 ]  # fmt: skip
+KEY = ("method", "aug", "size", "seed")
+SMOKE_EVAL_LIMIT = 40
 
 _SIZE = re.compile(r"^(\d+)/class$")
 
+__all__ = ["TABLE_COLUMNS", "CompareArgs", "compare", "parse_size", "plan", "run_compare_cell"]
+
 
 @dataclass
-class CompareArgs:
+class CompareArgs(Args):
     """A comparison grid: which methods, augmentations, training-set sizes and seeds to run."""
 
-    dataset: str = field(
-        "sst2", help="dataset name, file, folder or Hub id (as for `textxfer data`)"
+    dataset: str | None = field(
+        None, help="dataset name, file, folder or Hub id, as for `textxfer data` (required)"
     )
-    methods: list[str] = field(["tfidf-lr"], help=f"methods to compare, from {sorted(METHODS)}")
+    methods: list[str] = field(["tfidf-lr"], help="methods to compare (`textxfer compare --help` lists them)")
     augment: list[str] = field(
         ["none"], help="augmentation recipes per cell ('none' = no augmentation)"
     )
@@ -55,7 +62,7 @@ class CompareArgs:
     )
     data: dict = field({}, help="extra DataArgs options (text_column, label_column, ...)")
     options: dict = field({}, help="per-method options, e.g. {finetune-full: {epochs: 3}}")
-    eval_split: str = field("test", help="split every cell is evaluated on")
+    eval_split: str = field("test", help="split every cell is evaluated on: test or dev")
     eval_limit: int | None = field(
         None, help="cap the evaluation and dev splits (stratified, fixed seed) for quick runs"
     )
@@ -64,6 +71,11 @@ class CompareArgs:
         help="cells to skip: mappings of method/aug/size/seed, e.g. [{method: finetune-lora, aug: eda}]",
     )
     data_seed: int = field(42, help="seed of the train/dev/test split itself (fixed across cells)")
+    unlabeled: str | None = field(
+        None,
+        help="unlabelled in-domain texts (.txt or dataset): vectorizer baselines also fit their "
+        "vocabulary on them, adapt-* methods add them to the masked-LM corpus",
+    )
     num_proc: int = field(1, help="processes for augmentation")
     out: str = field(
         "runs/compare", help="output folder (cells/, results.csv/.parquet/.json, report)"
@@ -75,37 +87,46 @@ class CompareArgs:
         False, help="stop at the first failing cell instead of recording the error"
     )
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
+        if not self.dataset or not self.dataset.strip():
+            raise ConfigError(
+                f"no dataset given (found {self.dataset!r}); pass one as the positional DATASET of "
+                "`textxfer compare` or as dataset: in the YAML file"
+            )
         for name in ("methods", "augment", "sizes", "seeds"):
-            value = getattr(self, name)
-            if isinstance(value, (str, int)):
-                setattr(self, name, [value])
             if not getattr(self, name):
                 raise ConfigError(f"{name} is empty; list at least one value (e.g. {name}: [...])")
-        unknown = sorted(set(self.methods) - set(METHODS))
-        if unknown:
-            raise ConfigError(f"unknown method(s) {unknown}; expected some of {sorted(METHODS)}")
-        stray = sorted(set(self.options) - set(METHODS))
+        for method in self.methods:
+            get_method(method)
+        stray = sorted(set(self.options) - set(self.methods))
         if stray:
             raise ConfigError(
-                f"options given for unknown method(s) {stray}; keys must be among {sorted(METHODS)}"
+                f"options given for method(s) {stray} that are not in methods {self.methods}; "
+                "add them to methods or drop their options"
             )
+        for method, options in self.options.items():
+            if not isinstance(options, dict):
+                raise ConfigError(f"options of {method!r} must be a mapping, found {options!r}")
+            get_method(method).configs(options)  # every option must belong to the method
         for size in self.sizes:
             parse_size(size)
-        if self.eval_split not in ("train", "dev", "test"):
-            raise ConfigError(f"eval_split must be dev or test, found {self.eval_split!r}")
-        for rule in self.exclude:
-            bad = (
-                sorted(set(rule) - {"method", "aug", "size", "seed"})
-                if isinstance(rule, dict)
-                else [rule]
+        if self.eval_split not in ("dev", "test"):
+            raise ConfigError(
+                f"eval_split must be dev or test, found {self.eval_split!r}; training cells on "
+                "one split and scoring them on it reports training accuracy"
             )
-            if bad:
-                raise ConfigError(
-                    f"exclude rules take keys method/aug/size/seed, found {bad}; e.g. exclude: [{{method: finetune-lora, aug: eda}}]"
-                )
+        self._check_exclude()
         if self.n_aug < 1:
             raise ConfigError(f"n_aug must be >= 1, found {self.n_aug}")
+
+    def _check_exclude(self) -> None:
+        for rule in self.exclude:
+            bad = sorted(set(rule) - set(KEY)) if isinstance(rule, dict) else [rule]
+            if bad:
+                raise ConfigError(
+                    f"exclude rules take keys {list(KEY)}, found {bad}; e.g. exclude: "
+                    "[{method: finetune-lora, aug: eda}]"
+                )
 
 
 def parse_size(size: Any) -> tuple[str, int | None]:
@@ -125,184 +146,138 @@ def parse_size(size: Any) -> tuple[str, int | None]:
     )
 
 
-def load_compare_config(path: str | Path, **overrides: Any) -> CompareArgs:
-    """Read a compare YAML file (keys = CompareArgs fields) with optional overrides."""
-    values = {**load_yaml(path), **{k: v for k, v in overrides.items() if v is not None}}
-    return build_configs({"compare": CompareArgs}, values, source=str(path))["compare"]
+def plan(args: CompareArgs) -> list[Cell]:
+    """Every cell of the grid in run order (cheap sizes first), less the exclusions."""
+    cells = []
+    for size in args.sizes:
+        for seed in args.seeds:
+            for aug in args.augment:
+                for method in args.methods:
+                    key = {"method": method, "aug": aug, "size": str(size), "seed": seed}
+                    if not any(_matches(rule, key) for rule in args.exclude):
+                        cells.append(Cell(cell_id(method, aug, size, f"seed{seed}"), key))
+    return cells
 
 
-def cell_id(method: str, aug: str, size: Any, seed: int) -> str:
-    """A file-safe id for one cell, e.g. ``finetune-lora__eda__8pc__s0``."""
-    return f"{method}__{aug}__{str(size).replace('/class', 'pc')}__s{seed}"
+def _matches(rule: dict, key: dict) -> bool:
+    return all(str(key[k]) == str(v) for k, v in rule.items())
 
 
 def _smoke(args: CompareArgs) -> CompareArgs:
     sizes = sorted(
-        {
-            "8/class" if parse_size(s)[0] != "rows" else min(int(parse_size(s)[1]), 24)
-            for s in args.sizes
-        },
+        {"8/class" if parse_size(s)[0] != "rows" else min(parse_size(s)[1], 24) for s in args.sizes},
         key=str,
     )
     return dataclasses.replace(
-        args,
-        sizes=sizes[:2],
-        seeds=args.seeds[:1],
-        n_aug=1,
-        eval_limit=min(args.eval_limit or 40, 40),
-    )
+        args, sizes=sizes[:2], seeds=args.seeds[:1], n_aug=1,
+        eval_limit=min(args.eval_limit or SMOKE_EVAL_LIMIT, SMOKE_EVAL_LIMIT),
+    )  # fmt: skip
+
+
+def _capped(ds, split: str, limit: int, seed: int):
+    from ..data.sampling import stratified_subsample
+
+    frame = pd.DataFrame({"label": ds[split]["label"], "_row": range(len(ds[split]))})
+    return ds[split].select(stratified_subsample(frame, limit, seed)["_row"].tolist())
+
+
+_DATA_CACHE: dict[str, Any] = {}  # data settings -> (dataset, unlabelled texts), per run
+
+
+def load_grid_data(args: CompareArgs):
+    """The grid's ``DatasetDict`` (dev and the evaluation split capped at ``eval_limit``) and its
+    unlabelled texts; loaded once per process for the same data settings."""
+    from datasets import DatasetDict
+
+    from ..adapt.run import resolve_texts
+    from ..data.load import DataArgs, load_data
+
+    key = json.dumps([args.dataset, args.data_seed, args.data, args.eval_limit, args.eval_split,
+                      args.unlabeled], sort_keys=True, default=str)  # fmt: skip
+    if key not in _DATA_CACHE:
+        ds = load_data(DataArgs(dataset=args.dataset, seed=args.data_seed, **args.data))
+        if args.eval_limit:  # dev (model selection) is capped too: quick runs stay quick
+            capped = {s: _capped(ds, s, args.eval_limit, args.data_seed) for s in {"dev", args.eval_split}}
+            ds = DatasetDict({**ds, **capped})
+        texts = resolve_texts(args.unlabeled)[0] if args.unlabeled else None
+        _DATA_CACHE[key] = (ds, texts)
+    return _DATA_CACHE[key]
 
 
 def _subsample(train, size: Any, seed: int):
-    """The training subsample for a cell, as a ``datasets.Dataset``."""
-    from ..data.load import few_shot, stratified_subsample
+    """The training subsample of a cell, as a ``datasets.Dataset``."""
+    from ..data.sampling import few_shot, stratified_subsample
 
     kind, n = parse_size(size)
     if kind == "full":
         return train
     frame = pd.DataFrame({"label": train["label"], "_row": range(len(train))})
-    picked = (
-        few_shot(frame, n, seed) if kind == "per_class" else stratified_subsample(frame, n, seed)
-    )
+    picked = few_shot(frame, n, seed) if kind == "per_class" else stratified_subsample(frame, n, seed)
     return train.select(picked["_row"].tolist())
 
 
 def _augment(train, recipe: str, args: CompareArgs, seed: int):
     if recipe == "none":
         return train
-    from ..augment.pipeline import augment
+    from ..augment import augment
 
     out = augment(train, recipe, n_aug=args.n_aug, seed=seed, num_proc=args.num_proc)
     return out.select_columns(["text", "label"])
 
 
-def _load(args: CompareArgs):
+def run_compare_cell(args: CompareArgs, cell: Cell) -> dict[str, Any]:
+    """Run one cell: subsample, augment, fit and evaluate its method; the record's values."""
     from datasets import DatasetDict
 
-    from ..data.load import DataArgs, load_data, stratified_subsample
-
-    ds = load_data(DataArgs(dataset=args.dataset, seed=args.data_seed, **args.data))
-    if not args.eval_limit:
-        return ds
-    capped = {}
-    for split in {
-        "dev",
-        args.eval_split,
-    }:  # dev (model selection) is capped too: quick runs stay quick
-        frame = pd.DataFrame({"label": ds[split]["label"], "_row": range(len(ds[split]))})
-        rows = stratified_subsample(frame, args.eval_limit, args.data_seed)["_row"].tolist()
-        capped[split] = ds[split].select(rows)
-    ds = DatasetDict({**ds, **capped})
-    return ds
-
-
-def _run_cell(
-    args: CompareArgs, ds, method: str, aug: str, size: Any, seed: int, out: Path
-) -> dict:
-    from datasets import DatasetDict
-
-    cid = cell_id(method, aug, size, seed)
-    record: dict[str, Any] = {
-        "cell_id": cid,
-        "method": method,
-        "aug": aug,
-        "size": str(size),
-        "seed": seed,
-    }
-    try:
-        train = _subsample(ds["train"], size, seed)
-        record["n_train"] = len(train)
-        train = _augment(train, aug, args, seed)
-        record["n_train_aug"] = len(train)
-        cell_ds = DatasetDict({**ds, "train": train})
-        result = run_method(
-            method, cell_ds, seed=seed, model=args.model, options=args.options.get(method, {}),
-            work_dir=out / "work" / cid, eval_split=args.eval_split, smoke=args.smoke,
-        )  # fmt: skip
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except Exception as err:  # noqa: BLE001 - a failing cell is recorded, the grid goes on
-        if args.fail_fast:
-            raise
-        logger.exception("cell %s failed", cid)
-        return {**record, "status": "error", "error": f"{type(err).__name__}: {err}"}
-    metrics = result.metrics
+    ds, unlabeled = load_grid_data(args)
+    key = cell.key
+    train = _subsample(ds["train"], key["size"], key["seed"])
+    n_train = len(train)
+    train = _augment(train, key["aug"], args, key["seed"])
+    result = run_method(
+        key["method"], DatasetDict({**ds, "train": train}), options=args.options.get(key["method"]),
+        seed=key["seed"], model=args.model, eval_split=args.eval_split, smoke=args.smoke,
+        work_dir=Path(args.out) / "work" / cell.id, unlabeled=unlabeled,
+    )  # fmt: skip
+    m = result.metrics
     return {
-        **record, "status": "ok", "error": "",
-        "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "n_eval": metrics["n"],
-        "fit_seconds": result.fit_seconds, "trainable_params": result.trainable_params,
-        "total_params": result.total_params, "confusion_matrix": metrics["confusion_matrix"],
-        "labels": metrics["labels"], "per_class": metrics["per_class"],
+        "n_train": n_train, "n_train_aug": len(train), "accuracy": m["accuracy"],
+        "macro_f1": m["macro_f1"], "n_eval": m["n"], "fit_seconds": result.fit_seconds,
+        "trainable_params": result.trainable_params, "total_params": result.total_params,
+        "confusion_matrix": m["confusion_matrix"], "labels": m["labels"], "per_class": m["per_class"],
     }  # fmt: skip
 
 
-def read_cells(out: str | Path) -> dict[str, dict]:
-    """cell id -> stored record, for every finished or failed cell under ``out/cells``."""
-    folder = Path(out) / "cells"
-    return {p.stem: read_json(p) for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
-
-
 def build_table(cells: dict[str, dict]) -> pd.DataFrame:
-    """The tidy results table (one row per cell, TABLE_COLUMNS)."""
+    """The tidy results table (one row per cell, ``TABLE_COLUMNS``)."""
     rows = [{c: rec.get(c) for c in TABLE_COLUMNS} for rec in cells.values()]
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    return table.sort_values(["method", "aug", "n_train", "seed"], na_position="last").reset_index(
-        drop=True
-    )
-
-
-def write_table(table: pd.DataFrame, out: Path) -> None:
-    """results.csv, results.json and results.parquet, each written atomically."""
-    atomic_write_text(out / "results.csv", table.to_csv(index=False))
-    atomic_write_text(out / "results.json", table.to_json(orient="records", indent=2))
-    tmp = out / ".results.parquet.tmp"
-    table.to_parquet(tmp, index=False)
-    tmp.replace(out / "results.parquet")
-
-
-def _wanted(cells: dict[str, dict], args: CompareArgs) -> dict[str, dict]:
-    """Only this grid's cells (an output folder may hold cells of an earlier, larger grid)."""
-    ids = {cell_id(*c) for c in plan(args)}
-    return {k: v for k, v in cells.items() if k in ids}
-
-
-def plan(args: CompareArgs) -> list[tuple[str, str, Any, int]]:
-    """Every (method, aug, size, seed) cell of the grid in run order (cheap sizes first), less exclusions."""
-    cells = [
-        (m, a, s, seed)
-        for s in args.sizes
-        for seed in args.seeds
-        for a in args.augment
-        for m in args.methods
-    ]
-    return [c for c in cells if not any(_matches(rule, c) for rule in args.exclude)]
-
-
-def _matches(rule: dict, cell: tuple[str, str, Any, int]) -> bool:
-    values = dict(zip(("method", "aug", "size", "seed"), cell))
-    return all(str(values[k]) == str(v) for k, v in rule.items())
+    order = ["method", "aug", "n_train", "seed"]
+    return table.sort_values(order, na_position="last").reset_index(drop=True)
 
 
 def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
     """Run the grid (skipping finished cells), write the table and the report; return the table."""
-    from tqdm.auto import tqdm
+    from .report import write_report
 
     args = _smoke(args) if args.smoke else args
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", dump_yaml(dataclasses.asdict(args)))
-    cells = read_cells(out)
-    todo = [c for c in plan(args) if cells.get(cell_id(*c), {}).get("status") != "ok"]
-    logger.info("compare: %d cells, %d already done", len(plan(args)), len(plan(args)) - len(todo))
-    ds = _load(args) if todo else None
-    for method, aug, size, seed in tqdm(todo, desc="compare", disable=not progress):
-        record = _run_cell(args, ds, method, aug, size, seed, out)
-        atomic_write_json(out / "cells" / f"{record['cell_id']}.json", record)
-        cells[record["cell_id"]] = record
-        write_table(build_table(_wanted(cells, args)), out)
-    table = build_table(_wanted(cells, args))
-    write_table(table, out)
-    from .report import write_report
+    _DATA_CACHE.clear()  # data is cached within one run only: files may change between runs
+    atomic_write_text(out / "config.yaml", dump_yaml({"compare": dataclasses.asdict(args)}))
+    store, cells = CellStore(out), plan(args)
+    if any(not store.finished(c.id) for c in cells):
+        load_grid_data(args)  # data errors stop the run before any cell
+    wanted = {c.id for c in cells}  # an output folder may hold cells of an earlier, larger grid
 
-    write_report(table, out, cells)
-    return table
+    def table() -> pd.DataFrame:
+        return build_table({k: v for k, v in store.read().items() if k in wanted})
+
+    run_cells(
+        cells, lambda cell: run_compare_cell(args, cell), store, fail_fast=args.fail_fast,
+        progress=progress, on_record=lambda _: write_tables(table(), out),
+    )  # fmt: skip
+    final = table()
+    write_tables(final, out)
+    write_report(final, out, store.read())
+    return final

@@ -11,6 +11,7 @@ Sources, tried in this order: a file or folder on disk; a dataset name under the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -19,39 +20,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import field
-from .readers import (
-    EXTENSIONS,
-    DataError,
-    clean_rows,
-    find_split_files,
-    join_text_columns,
-    read_table,
-)
+from ..config import Args, field
+from ..errors import DataError
+from .checks import check_splits
+from .readers import EXTENSIONS, clean_rows, find_split_files, join_text_columns, read_table
+from .sampling import SPLITS, complete_splits, few_shot, stratified_subsample
 
 logger = logging.getLogger(__name__)
 
 DATASETS_ENV = "TEXTXFER_DATASETS"
-SPLITS = ("train", "dev", "test")
 
-__all__ = [
-    "DataArgs",
-    "DataError",
-    "adaptation_texts",
-    "describe",
-    "few_shot",
-    "load_data",
-    "save_data",
-    "stratified_subsample",
-]
+__all__ = ["DataArgs", "adaptation_texts", "describe", "load_data", "save_data"]
 
 
 @dataclass
-class DataArgs:
+class DataArgs(Args):
     """Where the labelled texts come from and how to split and sample them."""
 
-    dataset: str = field(
-        "sst2", help="dataset name under $TEXTXFER_DATASETS, a file or folder, or a Hub id"
+    dataset: str | None = field(
+        None, help="dataset name (sst2, subj, ...), a file or folder, or a Hub id (required)"
     )
     text_column: str | list[str] = field(
         "text", help="text column, or a list of columns joined with a space"
@@ -76,24 +63,23 @@ class DataArgs:
         help="cross-domain: keep train/dev of `dataset`, evaluate on this dataset's test split",
     )
 
-    def __post_init__(self) -> None:
-        if not self.dataset or not str(self.dataset).strip():
+    def validate(self) -> None:
+        if not self.dataset or not self.dataset.strip():
             raise DataError(
-                "dataset is empty; pass a name (e.g. sst2), a file, a folder or a Hub id"
+                f"no dataset given (found {self.dataset!r}); pass a name (e.g. sst2), a file, a "
+                "folder or a Hub id: the positional DATASET of a command, or data.dataset in YAML"
             )
-        if isinstance(self.text_column, (list, tuple)):
-            if not self.text_column:
-                raise DataError("text_column is an empty list; name at least one column")
-            self.text_column = [str(c) for c in self.text_column]
+        if isinstance(self.text_column, list) and not self.text_column:
+            raise DataError("text_column is an empty list; name at least one column")
         for name in ("test_size", "dev_size"):
             value = getattr(self, name)
-            if not 0.0 < float(value) < 1.0:
+            if not 0.0 < value < 1.0:
                 raise DataError(
                     f"{name} must be a fraction in (0, 1), found {value}; e.g. --{name.replace('_', '-')} 0.1"
                 )
         for name in ("k", "limit"):
             value = getattr(self, name)
-            if value is not None and int(value) < 1:
+            if value is not None and value < 1:
                 raise DataError(f"{name} must be a positive integer or null, found {value}")
         if self.label_names is not None and len(set(self.label_names)) != len(self.label_names):
             raise DataError(f"label_names has duplicates: {self.label_names}; list each label once")
@@ -175,57 +161,6 @@ def _normalise(frames: dict[str, pd.DataFrame], args: DataArgs) -> dict[str, pd.
     return out
 
 
-def _stratified_split(
-    frame: pd.DataFrame, size: float | int, seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rest, held_out) with held_out of ``size`` rows/fraction, stratified when possible."""
-    from sklearn.model_selection import train_test_split
-
-    counts = frame["label"].value_counts()
-    stratify = frame["label"] if counts.min() >= 2 else None
-    if stratify is None:
-        logger.warning("a class has fewer than 2 rows; splitting without stratification")
-    try:
-        rest, held = train_test_split(frame, test_size=size, random_state=seed, stratify=stratify)
-    except ValueError:
-        rest, held = train_test_split(frame, test_size=size, random_state=seed, stratify=None)
-    return rest.reset_index(drop=True), held.reset_index(drop=True)
-
-
-def _complete_splits(frames: dict[str, pd.DataFrame], args: DataArgs) -> dict[str, pd.DataFrame]:
-    frames = dict(frames)
-    if "all" in frames:
-        everything = frames.pop("all")
-        if "train" not in frames:
-            frames["train"] = everything
-    if "train" not in frames:
-        raise DataError(
-            f"found splits {sorted(frames)} but no train split; expected train.csv (or all.csv) "
-            "among train/dev/test files"
-        )
-    if "test" not in frames:
-        frames["train"], frames["test"] = _stratified_split(
-            frames["train"], args.test_size, args.seed
-        )
-        logger.info(
-            "no test split: held out %d rows (test_size=%s, seed=%d)",
-            len(frames["test"]),
-            args.test_size,
-            args.seed,
-        )
-    if "dev" not in frames:
-        frames["train"], frames["dev"] = _stratified_split(
-            frames["train"], args.dev_size, args.seed
-        )
-        logger.info(
-            "no dev split: carved %d rows from train (dev_size=%s, seed=%d)",
-            len(frames["dev"]),
-            args.dev_size,
-            args.seed,
-        )
-    return {split: frames[split] for split in SPLITS}
-
-
 def _label_names(frames: dict[str, pd.DataFrame], args: DataArgs) -> list[str]:
     """Label names in id order: given, or sorted integers, or order of first sight in train (or all)."""
     if args.label_names is not None:
@@ -238,55 +173,12 @@ def _label_names(frames: dict[str, pd.DataFrame], args: DataArgs) -> list[str]:
     return list(dict.fromkeys(labels))
 
 
-def _check_labels(frames: dict[str, pd.DataFrame], names: list[str], given: bool) -> None:
-    train_labels = frames["train"]["label"]
-    if train_labels.nunique() < 2:
-        raise DataError(
-            f"the training split has a single class ({train_labels.iloc[0]!r}); a classifier needs at least "
-            "2 classes. Check --label-column, or that the file holds more than one label"
-        )
-    seen = set(names) if given else set(train_labels)
-    for split, frame in frames.items():
-        unseen = sorted(set(frame["label"]) - seen)
-        if unseen:
-            where = "label_names" if given else "the training split"
-            raise DataError(
-                f"labels {unseen[:5]} in the {split} split never occur in {where} (known: {sorted(seen)}); "
-                "fix the data, or pass --label-names with every label"
-            )
-
-
 def _ids_to_names(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """Integer labels 0..n-1 become ``names[i]`` when label_names are given and ids are used."""
     labels = frame["label"]
     if set(labels) <= set(names) or not all(v.isdigit() and int(v) < len(names) for v in labels):
         return frame
     return frame.assign(label=[names[int(v)] for v in labels])
-
-
-def few_shot(frame: pd.DataFrame, k: int, seed: int) -> pd.DataFrame:
-    """k rows per class, seeded; rows keep their original order."""
-    counts = frame["label"].value_counts()
-    small = counts[counts < k]
-    if len(small):
-        raise DataError(
-            f"k={k} examples per class requested, but class(es) {dict(small)} have fewer rows in train; "
-            f"pass k <= {int(counts.min())}"
-        )
-    rng = np.random.default_rng(seed)
-    picks = [
-        rng.choice(np.flatnonzero(frame["label"].to_numpy() == lab), k, replace=False)
-        for lab in counts.index
-    ]
-    return frame.iloc[np.sort(np.concatenate(picks))].reset_index(drop=True)
-
-
-def stratified_subsample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    """n rows (or all if fewer), stratified by label, seeded; original order kept."""
-    if n >= len(frame):
-        return frame.reset_index(drop=True)
-    _, sample = _stratified_split(frame.assign(_pos=np.arange(len(frame))), n, seed)
-    return frame.iloc[np.sort(sample["_pos"].to_numpy())].reset_index(drop=True)
 
 
 def _to_datasetdict(frames: dict[str, pd.DataFrame], names: list[str]):
@@ -298,6 +190,12 @@ def _to_datasetdict(frames: dict[str, pd.DataFrame], names: list[str]):
     index = {name: i for i, name in enumerate(names)}
     out = {}
     for split, frame in frames.items():
+        unknown = sorted(set(frame["label"]) - set(index))
+        if unknown:
+            raise DataError(
+                f"labels {unknown[:5]} in the {split} split are not among the label names {names}; "
+                "fix the data, or pass --label-names with every label"
+            )
         labels = [index[v] for v in frame["label"]]
         out[split] = datasets.Dataset.from_dict(
             {"text": frame["text"].tolist(), "label": labels}, features=features
@@ -327,28 +225,27 @@ def load_data(args: DataArgs | str | None = None, **overrides):
         frames["train"] = few_shot(frames["train"], args.k, args.seed)
     if args.limit is not None:
         frames = {s: stratified_subsample(f, args.limit, args.seed) for s, f in frames.items()}
-    return _to_datasetdict(frames, names)
+    dataset = _to_datasetdict(frames, names)
+    check_splits(dataset)
+    return dataset
 
 
 def _as_args(args: DataArgs | str | None, overrides: dict) -> DataArgs:
     if args is None or isinstance(args, str):
-        return DataArgs(**({"dataset": args} if args else {}), **overrides)
-    return DataArgs(**{**args.__dict__, **overrides}) if overrides else args
+        return DataArgs(dataset=args, **overrides)
+    return dataclasses.replace(args, **overrides) if overrides else args
 
 
 def _splits(args: DataArgs) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Complete, checked train/dev/test frames of ``args.dataset`` and its label names."""
     frames = _normalise(_raw_frames(args), args)
     names = _label_names(frames, args)
-    frames = _complete_splits(frames, args)
-    _check_labels(frames, names, given=args.label_names is not None)
+    frames = complete_splits(frames, args.test_size, args.dev_size, args.seed)
     return frames, names
 
 
 def _target_frames(args: DataArgs) -> dict[str, pd.DataFrame]:
-    target = DataArgs(
-        **{**args.__dict__, "dataset": args.target, "target": None, "k": None, "limit": None}
-    )
+    target = dataclasses.replace(args, dataset=args.target, target=None, k=None, limit=None)
     return _splits(target)[0]
 
 

@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import DataError
+
 logger = logging.getLogger(__name__)
 
 EXTENSIONS = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 SPLIT_FILES = ("train", "dev", "validation", "test", "all")
-
-
-class DataError(ValueError):
-    """Input data textxfer cannot use; the message says what was expected, what was found, the fix."""
 
 
 def find_split_files(folder: Path) -> dict[str, Path]:

@@ -15,22 +15,19 @@ Layout of a saved folder (written atomically)::
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .. import __version__
-from ..config import dump_yaml
-from ..io import atomic_dir, atomic_write_json, atomic_write_text, read_json
-from ..predict import MARKER, model_info
+from ..io import save_run
+from ..predict import model_info
 
 logger = logging.getLogger(__name__)
 
 ADAPTER_DIR = "adapter"
+KIND = "finetune"
 
 
 def save_finetuned(
@@ -44,17 +41,15 @@ def save_finetuned(
     config: dict[str, Any] | None = None,
     extra_dirs: dict[str, Path] | None = None,
 ) -> Path:
-    """Write a fine-tuned model folder atomically (see the module docstring for the layout).
+    """Write a fine-tuned model folder atomically (layout in the module docstring).
 
     Args:
         folder: output folder; replaced as a whole when it exists.
         model: a ``transformers`` model, or a peft model (its adapter goes to ``adapter/`` and
             the merged model to ``folder``; the peft model is merged in place).
         tokenizer: saved beside the model (and the adapter).
-        info: ``textxfer.json`` content; ``kind``, ``method``, ``adapter`` and version are set here.
-        metrics: written as ``metrics.json``.
-        history: records written one per line to ``train_log.jsonl``.
-        config: resolved config sections written as ``config.yaml``.
+        info: marker fields; ``method`` and ``adapter`` are set here.
+        metrics, history, config: ``metrics.json``, ``train_log.jsonl``, ``config.yaml``.
         extra_dirs: name -> existing folder copied in (e.g. tracker logs).
 
     Returns:
@@ -63,32 +58,21 @@ def save_finetuned(
     from ..train.lora import is_peft_model, merge_lora
 
     peft = is_peft_model(model)
-    marker = {
-        **info,
-        "kind": "finetune",
-        "method": "lora" if peft else "full",
-        "adapter": ADAPTER_DIR if peft else None,
-        "textxfer_version": __version__,
-    }
-    with atomic_dir(folder) as tmp:
+
+    def payload(tmp: Path) -> dict[str, Any]:
         if peft:
             model.save_pretrained(str(tmp / ADAPTER_DIR))
             tokenizer.save_pretrained(str(tmp / ADAPTER_DIR))
-            model = merge_lora(model)
-        model.save_pretrained(str(tmp))
+        merged = merge_lora(model)
+        merged.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
-        atomic_write_json(tmp / MARKER, marker)
-        if metrics is not None:
-            atomic_write_json(tmp / "metrics.json", metrics)
-        if history is not None:
-            lines = "".join(json.dumps(r, default=float) + "\n" for r in history)
-            atomic_write_text(tmp / "train_log.jsonl", lines)
-        if config is not None:
-            atomic_write_text(tmp / "config.yaml", dump_yaml(config))
-        for name, source in (extra_dirs or {}).items():
-            if Path(source).is_dir():
-                shutil.copytree(source, tmp / name)
-    logger.info("saved %s model to %s", marker["method"], folder)
+        return {"method": "lora" if peft else "full", "adapter": ADAPTER_DIR if peft else None}
+
+    save_run(
+        folder, kind=KIND, info=info, metrics=metrics, config=config, history=history,
+        payload=payload, extra_dirs=extra_dirs,
+    )  # fmt: skip
+    logger.info("saved %s model to %s", "lora" if peft else "full", folder)
     return Path(folder)
 
 
@@ -165,8 +149,3 @@ def load_predictor(folder: str | Path) -> FinetunedPredictor:
     """Load a ``textxfer finetune`` output folder as a ``Predictor`` (for ``textxfer predict``)."""
     model, tokenizer, info = load_finetuned(folder)
     return FinetunedPredictor(model, tokenizer, info["label_names"], info.get("max_length", 128))
-
-
-def read_metrics(folder: str | Path) -> dict[str, Any]:
-    """``metrics.json`` of a saved folder."""
-    return read_json(Path(folder) / "metrics.json")

@@ -1,6 +1,6 @@
 """The sequence-classification task: model, tokenized data, loss and gathered evaluation.
 
-These are the task-specific pieces ``finetune`` plugs into the generic ``textxfer.loop.TrainLoop``;
+These are the task-specific pieces ``finetune`` plugs into the shared stage (``textxfer.train.stage``);
 any stage that trains a classifier (e.g. fine-tuning after domain adaptation) can reuse them.
 
 >>> model, new_keys = build_classifier(path, ["negative", "positive"])      # doctest: +SKIP
@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..config import ConfigError
+from ..errors import ConfigError
 from ..metrics import evaluate
 from ..models import label_maps
-from ..data.readers import DataError
 
 if TYPE_CHECKING:
     import torch
@@ -134,22 +133,3 @@ def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     """The numeric entries of an ``evaluate_split`` dict (for logging and model selection)."""
     return {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
 
-
-def check_splits(dataset) -> list[str]:
-    """Label names of a train/dev/test ``DatasetDict`` with text and ClassLabel label; or DataError."""
-    missing = [s for s in ("train", "dev", "test") if s not in dataset]
-    if missing:
-        raise DataError(
-            f"dataset needs train, dev and test splits, missing {missing}; "
-            "build it with textxfer.data.load_data"
-        )
-    for split in ("train", "dev", "test"):
-        cols = dataset[split].column_names
-        if "text" not in cols or "label" not in cols:
-            raise DataError(f"expected columns text and label in the {split} split, found {cols}")
-        if len(dataset[split]) == 0:
-            raise DataError(f"the {split} split is empty; every split needs rows")
-    feature = dataset["train"].features["label"]
-    if not hasattr(feature, "names"):
-        raise DataError("the label column must be a ClassLabel with names; use load_data")
-    return list(feature.names)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import ConfigError
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from .args import TrainArgs
@@ -25,11 +25,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def make_accelerator(args: TrainArgs, find_unused_parameters: bool = False):
+def make_accelerator(args: TrainArgs):
     """An ``Accelerator`` for ``args`` (precision, accumulation, tracker), reusable in one process.
 
     Accelerate keeps one process-wide state; when an earlier run in this process used another
     mixed precision, that state is reset so runs with different settings can follow each other.
+    DDP looks for unused parameters only under gradual unfreezing (frozen groups get no grads).
     """
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
@@ -54,7 +55,7 @@ def make_accelerator(args: TrainArgs, find_unused_parameters: bool = False):
         log_with=None if args.report_to == "none" else args.report_to,
         project_config=ProjectConfiguration(project_dir=log_dir, logging_dir=log_dir),
         kwargs_handlers=[
-            DistributedDataParallelKwargs(find_unused_parameters=find_unused_parameters)
+            DistributedDataParallelKwargs(find_unused_parameters=args.gradual_unfreeze)
         ],
     )
     if args.mixed_precision == "fp16" and accelerator.device.type == "cpu":

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import ConfigError, field
+from ..config import Args, field
+
+from ..errors import ConfigError
 
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULERS = ("linear", "cosine", "constant")
@@ -43,7 +45,7 @@ def _at_least(name: str, value: float | None, low: float, allow_none: bool = Fal
 
 
 @dataclass
-class ModelArgs:
+class ModelArgs(Args):
     """Which pretrained model to fine-tune and how inputs are cut."""
 
     model: str = field(
@@ -57,7 +59,7 @@ class ModelArgs:
         None, help="set every dropout probability of the model config (null: keep the model's)"
     )
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         _at_least("max_length", self.max_length, 2)
         if self.dropout is not None and not 0.0 <= float(self.dropout) < 1.0:
             raise ConfigError(
@@ -66,7 +68,7 @@ class ModelArgs:
 
 
 @dataclass
-class TrainArgs:
+class TrainArgs(Args):
     """How to train: optimizer, schedule, batches, evaluation, early stopping, checkpoints."""
 
     out: str | None = field(
@@ -134,7 +136,7 @@ class TrainArgs:
     num_workers: int = field(0, help="DataLoader worker processes")
     seed: int = field(42, help="seed for model init, data order and dropout")
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         for name, choices in (
             ("optimizer", OPTIMIZERS),
             ("scheduler", SCHEDULERS),
@@ -238,7 +240,7 @@ class TrainArgs:
 
 
 @dataclass
-class LoraArgs:
+class LoraArgs(Args):
     """LoRA adapter (peft): set lora true to train low-rank adapters plus the head only."""
 
     lora: bool = field(False, help="train a LoRA adapter (peft) instead of all weights")
@@ -253,7 +255,7 @@ class LoraArgs:
     )
     lora_bias: str = field("none", help="which biases train: none, all or lora_only")
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         _at_least("lora_r", self.lora_r, 1)
         _at_least("lora_alpha", self.lora_alpha, 1)
         if not 0.0 <= self.lora_dropout < 1.0:

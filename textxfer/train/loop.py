@@ -1,7 +1,7 @@
 """A generic Accelerate training loop: any model, any loss, any evaluation; exact resume.
 
 The loop knows nothing about the task. The caller brings a model, an optimizer, a training
-``DataLoader`` (best built with ``textxfer.accel.train_dataloader``, whose order is a pure
+``DataLoader`` (best built with ``textxfer.train.accel.train_dataloader``, whose order is a pure
 function of seed and epoch), a ``loss_fn(model, batch) -> loss`` and optionally an evaluation set with
 ``eval_fn(model, dataloader) -> {metric: float}``. The loop does gradient accumulation, clipping,
 mixed precision, the LR schedule (one step per optimizer step), evaluation every epoch or N steps,
@@ -33,8 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import accel as _accel
-from ..config import ConfigError
+from ..errors import ConfigError
 from ..io import atomic_write_json
 
 if TYPE_CHECKING:
@@ -474,9 +473,3 @@ class TrainLoop:
             train_seconds=state.train_seconds,
             history=list(state.history),
         )
-
-
-# The loop's companions live in textxfer.train.accel; importing them from here keeps working.
-SeededSampler = _accel.SeededSampler
-train_dataloader = _accel.train_dataloader
-eval_dataloader = _accel.eval_dataloader

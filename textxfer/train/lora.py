@@ -1,8 +1,9 @@
-"""LoRA adapters with peft: ``LoraArgs`` -> ``peft.LoraConfig``, head always trained and saved.
+"""LoRA adapters with peft: ``LoraArgs`` -> ``peft.LoraConfig``, for classifiers and masked LMs.
 
-Target modules default to the attention query/value projections of the architecture (the LoRA
-paper's choice); the classification head, and any module the checkpoint did not provide (a newly
-initialised pooler, say), go to ``modules_to_save`` so they train fully and travel with the adapter.
+Target modules come from peft's own table, plus the encoders it lacks (below). For a classifier the
+head, and any module the checkpoint did not provide (a newly initialised pooler, say), go to
+``modules_to_save`` so they train fully and travel with the adapter; a masked LM trains its head in
+place (its decoder is tied to the input embeddings, which must stay frozen).
 
 >>> from textxfer.train.lora import apply_lora
 >>> model = apply_lora(model, LoraArgs(lora=True, lora_r=8))        # doctest: +SKIP
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import ConfigError
+from ..errors import ConfigError, require
 
 if TYPE_CHECKING:
     import torch
@@ -24,37 +25,22 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# model_type -> attention projections adapted by default (peft's own table is the fallback).
-DEFAULT_TARGET_MODULES = {
-    "bert": ["query", "value"],
-    "roberta": ["query", "value"],
-    "xlm-roberta": ["query", "value"],
-    "camembert": ["query", "value"],
-    "electra": ["query", "value"],
+# Encoders missing from peft's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING: attention
+# query/value projections, as the LoRA paper adapts.
+EXTRA_TARGET_MODULES = {
     "albert": ["query", "value"],
-    "ernie": ["query", "value"],
+    "camembert": ["query", "value"],
     "distilbert": ["q_lin", "v_lin"],
-    "deberta": ["in_proj"],
-    "deberta-v2": ["query_proj", "value_proj"],
-    "mpnet": ["q", "v"],
+    "ernie": ["query", "value"],
     "modernbert": ["Wqkv"],
+    "mpnet": ["q", "v"],
     "xlnet": ["q", "v"],
-    "gpt2": ["c_attn"],
-    "llama": ["q_proj", "v_proj"],
-    "mistral": ["q_proj", "v_proj"],
-    "qwen2": ["q_proj", "v_proj"],
 }
+TASKS = ("seq_cls", "mlm")
 
 
-def _require_peft():
-    try:
-        import peft
-    except ImportError as err:  # pragma: no cover - peft is a declared dependency
-        raise ImportError(
-            "LoRA needs the 'peft' package; install it with `pip install peft` "
-            "(or `pip install textxfer`, which declares it)"
-        ) from err
-    return peft
+def _peft():
+    return require("peft", extra="all", purpose="LoRA")
 
 
 def default_target_modules(model: torch.nn.Module) -> list[str]:
@@ -66,12 +52,11 @@ def default_target_modules(model: torch.nn.Module) -> list[str]:
     import torch
 
     model_type = getattr(getattr(model, "config", None), "model_type", None)
-    if model_type in DEFAULT_TARGET_MODULES:
-        return list(DEFAULT_TARGET_MODULES[model_type])
-    peft = _require_peft()
-    mapping = peft.utils.constants.TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
+    mapping = _peft().utils.constants.TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
     if model_type in mapping:
         return list(mapping[model_type])
+    if model_type in EXTRA_TARGET_MODULES:
+        return list(EXTRA_TARGET_MODULES[model_type])
     linear = sorted(
         {n.split(".")[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
     )
@@ -101,9 +86,9 @@ def head_modules(model: torch.nn.Module, new_keys: Iterable[str] = ()) -> list[s
     return sorted(names)
 
 
-def lora_config(model: torch.nn.Module, args: LoraArgs, new_keys: Iterable[str] = ()):
-    """``peft.LoraConfig`` for sequence classification from ``args``."""
-    peft = _require_peft()
+def lora_config(model: torch.nn.Module, args: LoraArgs, new_keys: Iterable[str] = (), task="seq_cls"):
+    """``peft.LoraConfig`` from ``args`` for a classifier (``seq_cls``) or a masked LM (``mlm``)."""
+    peft = _peft()
     targets = args.lora_target_modules or default_target_modules(model)
     present = {n.split(".")[-1] for n, _ in model.named_modules()}
     missing = [t for t in targets if t not in present and "." not in t]
@@ -112,33 +97,44 @@ def lora_config(model: torch.nn.Module, args: LoraArgs, new_keys: Iterable[str] 
             f"lora_target_modules {missing} not found in {type(model).__name__}; "
             f"pass --lora-target-modules with module names of the model (e.g. {sorted(present)[:8]})"
         )
-    to_save = sorted(set(head_modules(model, new_keys)) | set(args.lora_modules_to_save or []))
+    extra = list(args.lora_modules_to_save or [])
+    to_save = sorted(set(head_modules(model, new_keys)) | set(extra)) if task == "seq_cls" else extra
     return peft.LoraConfig(
-        task_type=peft.TaskType.SEQ_CLS,
+        task_type=peft.TaskType.SEQ_CLS if task == "seq_cls" else None,
         r=args.lora_r,
         lora_alpha=args.lora_alpha,
         lora_dropout=args.lora_dropout,
         target_modules=list(targets),
-        modules_to_save=to_save,
+        modules_to_save=to_save or None,
         bias=args.lora_bias,
     )
 
 
-def apply_lora(model: torch.nn.Module, args: LoraArgs, new_keys: Iterable[str] = ()):
-    """Wrap ``model`` in a ``peft.PeftModel`` with a LoRA adapter (base weights frozen)."""
-    peft = _require_peft()
-    config = lora_config(model, args, new_keys)
-    wrapped = peft.get_peft_model(model, config)
+def apply_lora(
+    model: torch.nn.Module, args: LoraArgs, new_keys: Iterable[str] = (), task: str = "seq_cls"
+):
+    """Wrap ``model`` in a ``peft.PeftModel`` with a LoRA adapter (base weights frozen).
+
+    Args:
+        model: a sequence classifier (``task="seq_cls"``) or a masked LM (``task="mlm"``).
+        args: rank, alpha, dropout, target modules, extra modules to save, bias.
+        new_keys: parameters the checkpoint did not provide (they train fully).
+        task: ``seq_cls`` or ``mlm``.
+    """
+    if task not in TASKS:
+        raise ConfigError(f"LoRA task must be one of {list(TASKS)}, found {task!r}")
+    config = lora_config(model, args, new_keys, task)
+    prefix = f"{model.base_model_prefix}."
+    head = [p for n, p in model.named_parameters() if not n.startswith(prefix)] if task == "mlm" else []
+    wrapped = _peft().get_peft_model(model, config)
+    for param in head:
+        param.requires_grad_(True)
     trainable, total = count_parameters(wrapped)
     logger.info(
         "LoRA r=%d on %s; modules_to_save %s; trainable %d of %d parameters (%.2f%%)",
-        args.lora_r,
-        config.target_modules,
-        config.modules_to_save,
-        trainable,
-        total,
+        args.lora_r, config.target_modules, config.modules_to_save, trainable, total,
         100.0 * trainable / total,
-    )
+    )  # fmt: skip
     return wrapped
 
 
@@ -158,10 +154,9 @@ def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
 
 def merge_lora(model: torch.nn.Module) -> torch.nn.Module:
     """Fold the adapter into the base weights: a plain ``transformers`` model (in place)."""
-    return model.merge_and_unload()
+    return model.merge_and_unload() if is_peft_model(model) else model
 
 
 def load_adapter(adapter_dir: str | Path, base_model: torch.nn.Module):
     """Attach a saved adapter (``adapter_config.json`` + weights) to ``base_model``."""
-    peft = _require_peft()
-    return peft.PeftModel.from_pretrained(base_model, str(adapter_dir))
+    return _peft().PeftModel.from_pretrained(base_model, str(adapter_dir))

@@ -16,7 +16,7 @@ import logging
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..config import ConfigError
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     import torch

@@ -20,7 +20,7 @@ from textxfer.metrics import evaluate
 from textxfer.predict import load_predictor
 from textxfer.data.readers import DataError
 
-RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "baseline.py"
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "baseline.py"
 
 
 @pytest.fixture(scope="module")

@@ -11,21 +11,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "scripts"))
-import ftutil  # noqa: E402
+import ftutil
 
-from textxfer.config import ConfigError  # noqa: E402
-from textxfer.compare.crossdomain import (  # noqa: E402
+from textxfer.compare.crossdomain import (
     TABLE_COLUMNS,
     CrossDomainArgs,
     crossdomain,
     markdown_table,
     parse_pair,
 )
-from textxfer.data import DataArgs, adaptation_texts, load_data  # noqa: E402
-from textxfer.data.readers import DataError  # noqa: E402
+from textxfer.data import DataArgs, adaptation_texts, load_data
+from textxfer.errors import ConfigError, DataError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PRODUCTS = [
     ("the blender works great and cleans up easily", "positive"),
     ("the kettle broke after a week", "negative"),
@@ -107,12 +105,9 @@ def test_table_has_every_method_with_and_without_adaptation(run):
     assert pd.read_csv(out / "results.csv").shape == (6, len(TABLE_COLUMNS))
     assert len(json.loads((out / "results.json").read_text())) == 6
     assert "| movies -> products | finetune-full |" in (out / "results.md").read_text()
-    assert sorted(p.name for p in (out / "adapted").iterdir()) == ["products", "products.key"]
-    adaptation = json.loads((out / "adaptation.json").read_text())
-    assert (
-        adaptation["products"]["global_step"] == 2
-        and adaptation["products"]["perplexity_before"] > 0
-    )
+    assert sorted(p.name for p in (out / "adapted").iterdir()) == ["products-seed0", "products-seed0.key"]
+    adaptation = json.loads((out / "adaptation.json").read_text())["products-seed0"]
+    assert adaptation["global_step"] == 2 and adaptation["perplexity_before"] > 0
 
 
 def test_a_rerun_reuses_finished_cells(run, domains, bert, monkeypatch):
@@ -130,8 +125,8 @@ def test_the_adapted_encoder_is_reused_when_its_inputs_are_unchanged(
     _, out = run
     monkeypatch.setattr("textxfer.adapt.run.adapt", pytest.fail)
     texts = adaptation_texts(DataArgs(f"{domains}/movies", target=f"{domains}/products"))
-    folder, metrics = module.adapted_encoder(_args(domains, bert, out), "products", texts)
-    assert folder == out / "adapted" / "products" and metrics["n_texts"] == 10
+    folder, metrics = module.adapted_encoder(_args(domains, bert, out), "products", texts, 0)
+    assert folder == out / "adapted" / "products-seed0" and metrics["n_texts"] == 10
 
 
 def test_target_test_rows_never_reach_adaptation(domains, bert, tmp_path, monkeypatch):
@@ -180,23 +175,24 @@ def test_bad_crossdomain_settings_say_what_to_do():
     assert parse_pair("books -> kitchen") == ("books", "kitchen")
     with pytest.raises(ConfigError, match="expected 'SOURCE->TARGET' with two different domains"):
         parse_pair("books->books")
-    with pytest.raises(
-        ConfigError, match=r"method\(s\) \['adapt-finetune'\] cannot run cross-domain"
-    ):
+    with pytest.raises(ConfigError, match=r"method 'adapt-finetune' has no cross-domain adaptation"):
         CrossDomainArgs(methods=["adapt-finetune"])
     with pytest.raises(ConfigError, match=r"options given for method\(s\) \['w2v-lr'\]"):
         CrossDomainArgs(methods=["tfidf-lr"], options={"w2v-lr": {}})
     assert CrossDomainArgs().domain("books") == "amazon_mds/books"
 
 
-def test_markdown_table_shows_the_gain():
-    table = pd.DataFrame(
-        [("a", "b", "tfidf-lr", False, 0.5, 0.4), ("a", "b", "tfidf-lr", True, 0.75, 0.7)],
-        columns=["source", "target", "method", "adapted", "accuracy", "macro_f1"],
+def test_markdown_table_shows_the_gain_over_seeds_and_whether_it_is_noise():
+    rows = [("a", "b", "tfidf-lr", False, 0, 0.5), ("a", "b", "tfidf-lr", True, 0, 0.75)]
+    columns = ["source", "target", "method", "adapted", "seed", "accuracy"]
+    one = pd.DataFrame(rows, columns=columns).assign(status="ok")
+    assert markdown_table(one).splitlines()[-1] == (
+        "| a -> b | tfidf-lr | 0.5000 | 0.7500 | +0.2500 | 1 | one seed: noise unknown |"
     )
-    assert markdown_table(table).splitlines()[-1] == (
-        "| a -> b | tfidf-lr | 0.5000 | 0.7500 | +0.2500 | 0.4000 | 0.7000 |"
-    )
+    rows += [("a", "b", "tfidf-lr", False, 1, 0.7), ("a", "b", "tfidf-lr", True, 1, 0.65)]
+    noisy = pd.DataFrame(rows, columns=columns).assign(status="ok")
+    line = markdown_table(noisy).splitlines()[-1]
+    assert "| 0.6000 ± 0.1414 | 0.7000 ± 0.0707 | +0.1000 ± 0.2121 | 2 | within noise |" in line
 
 
 def test_recipe_runs_pairs_from_the_command_line(domains, bert, tmp_path, capsys):
@@ -204,7 +200,7 @@ def test_recipe_runs_pairs_from_the_command_line(domains, bert, tmp_path, capsys
     import crossdomain as recipe
 
     out = tmp_path / "recipe"
-    argv = ["movies->products", "products->movies", "--prefix", f"{domains}/", "--methods", "[tfidf-lr]",
+    argv = ["movies->products", "products->movies", "--prefix", f"{domains}/", "--methods", "tfidf-lr",
             "--model", str(bert), "--smoke", "--out", str(out),
             "--adapt-config", str(ROOT / "recipes/configs/adapt.yaml")]  # fmt: skip
     assert recipe.main(argv) == 0
@@ -214,4 +210,7 @@ def test_recipe_runs_pairs_from_the_command_line(domains, bert, tmp_path, capsys
         and "| products -> movies | tfidf-lr |" in printed
     )
     assert len(pd.read_csv(out / "results.csv")) == 4
-    assert recipe.adapt_options(str(ROOT / "recipes/configs/adapt.yaml"))["max_steps"] == 150
+    from textxfer.commands.crossdomain import adapt_preset
+
+    preset = adapt_preset(str(ROOT / "recipes/configs/adapt.yaml"))
+    assert preset["train"]["max_steps"] == 150 and "model" not in preset["model"]

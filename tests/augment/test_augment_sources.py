@@ -22,7 +22,7 @@ from textxfer.augment.wordnet import (
     main as wordnet_main,
 )
 
-CONFIGS = Path(__file__).resolve().parents[1] / "recipes" / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "recipes" / "configs"
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 import ftutil  # noqa: E402
 
 from textxfer.finetune.task import ClassificationLoss, build_classifier, class_weights  # noqa: E402

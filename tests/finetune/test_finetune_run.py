@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 import ftutil  # noqa: E402
 
 from textxfer.cli import main as cli_main  # noqa: E402
@@ -21,7 +20,7 @@ from textxfer.finetune import finetune  # noqa: E402
 from textxfer.data.readers import DataError  # noqa: E402
 from textxfer.train.args import LoraArgs, ModelArgs, TrainArgs  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PRESETS = {
     name: ROOT / "recipes" / "configs" / f"{name}.yaml"
     for name in ("full", "lora", "sgd-momentum", "ulmfit")

@@ -12,7 +12,7 @@ import pytest
 from textxfer.cli import main as cli_main
 from textxfer.data import load_data
 
-RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
 
 def _recipe(name: str):

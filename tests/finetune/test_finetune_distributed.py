@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPTS = Path(__file__).parent / "scripts"
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 import dist_finetune  # noqa: E402
 import ftutil  # noqa: E402
@@ -20,7 +20,7 @@ from textxfer.data import DataArgs  # noqa: E402
 from textxfer.finetune import finetune  # noqa: E402
 from textxfer.train.args import ModelArgs  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEST_ROWS = 7  # odd, and not a multiple of 2 processes x eval batch 2
 
 

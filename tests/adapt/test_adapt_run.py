@@ -12,18 +12,19 @@ import pytest
 import torch
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent / "scripts"))
-import ftutil  # noqa: E402
+import ftutil
 
-from textxfer.adapt import adapt, check_no_leak, read_adapt_metrics, split_heldout  # noqa: E402
-from textxfer.adapt.args import AdaptArgs, MLMTrainArgs  # noqa: E402
-from textxfer.adapt.mlm import MLMCollator, draw_mask, make_masker, masked_perplexity  # noqa: E402
-from textxfer.config import ConfigError, build_configs  # noqa: E402
-from textxfer.data import DataArgs, load_data  # noqa: E402
-from textxfer.data.readers import DataError  # noqa: E402
-from textxfer.train.args import LoraArgs, ModelArgs  # noqa: E402
+from textxfer.adapt import adapt, split_heldout
+from textxfer.adapt.args import AdaptArgs, MLMTrainArgs
+from textxfer.adapt.mlm import MLMCollator, draw_mask, make_masker, masked_perplexity
+from textxfer.config import build_configs
+from textxfer.data.checks import check_no_leak
+from textxfer.errors import ConfigError, DataError
+from textxfer.io import read_metrics
+from textxfer.data import DataArgs, load_data
+from textxfer.train.args import LoraArgs, ModelArgs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEXTS = [t for t, _ in ftutil.rows()]
 
 
@@ -43,9 +44,20 @@ def _train(out, **overrides) -> MLMTrainArgs:
 @pytest.fixture(scope="module")
 def adapted(bert, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("adapted") / "model"
-    return adapt(
+    result = adapt(
         ModelArgs(str(bert), max_length=32), TEXTS, AdaptArgs(heldout_fraction=0.2), _train(out)
     )
+    return Path(result.output_dir)
+
+
+def _folder(result) -> Path:
+    return Path(result.output_dir)
+
+
+def load_classifier(path, names):
+    from textxfer.finetune.task import build_classifier
+
+    return build_classifier(str(path), names)[0]
 
 
 def test_mlm_training_lowers_perplexity_on_the_training_texts(bert, adapted):
@@ -64,7 +76,7 @@ def test_mlm_training_lowers_perplexity_on_the_training_texts(bert, adapted):
 def test_output_folder_reloads_with_the_recorded_perplexity(adapted):
     from transformers import AutoModelForMaskedLM
 
-    metrics = read_adapt_metrics(adapted)
+    metrics = read_metrics(adapted)
     assert metrics["global_step"] == 30 and metrics["method"] == "full"
     assert (metrics["n_texts"], metrics["n_train_texts"], metrics["n_heldout_texts"]) == (20, 16, 4)
     assert metrics["seconds"] >= metrics["train_seconds"] > 0 and not metrics["fresh_mlm_head"]
@@ -86,7 +98,6 @@ def test_the_adapted_checkpoint_loads_into_finetune(adapted, data_dir):
     from transformers import AutoModelForMaskedLM
 
     from textxfer.finetune import finetune
-    from textxfer.models import load_classifier
 
     clf = load_classifier(str(adapted), ["positive", "negative"])
     mlm = AutoModelForMaskedLM.from_pretrained(str(adapted))
@@ -99,19 +110,18 @@ def test_the_adapted_checkpoint_loads_into_finetune(adapted, data_dir):
 def test_a_checkpoint_without_mlm_head_gets_a_fresh_one_and_keeps_its_pooler(tmp_path, caplog):
     from transformers import AutoModel
 
-    from textxfer.models import load_classifier
     from textxfer.testing import make_tiny_bert
 
     base = make_tiny_bert(tmp_path / "encoder", texts=TEXTS * 3, with_mlm_head=False)
     with caplog.at_level(logging.WARNING, logger="textxfer.adapt"):
-        out = adapt(
+        out = _folder(adapt(
             ModelArgs(str(base), max_length=32),
             TEXTS,
             AdaptArgs(),
             _train(tmp_path / "o", max_steps=3),
-        )
+        ))
     assert "has no masked-LM head: a fresh head was initialised" in caplog.text
-    assert read_adapt_metrics(out)["fresh_mlm_head"] is True
+    assert read_metrics(out)["fresh_mlm_head"] is True
     original = AutoModel.from_pretrained(str(base)).pooler.dense.weight
     assert torch.equal(load_classifier(str(out), ["a", "b"]).bert.pooler.dense.weight, original)
 
@@ -121,10 +131,10 @@ def test_evaluation_texts_never_reach_adaptation(bert, data_dir, tmp_path, monke
         check_no_leak(["fresh text", "held out"], ["held out", "other"])
     check_no_leak(["fresh text"], ["held out"])
     # The tiny data's test rows are also training rows: adaptation_texts drops them.
-    out = adapt(ModelArgs(str(bert), max_length=32), DataArgs(str(data_dir)), AdaptArgs(),
-                _train(tmp_path / "ok", max_steps=1))  # fmt: skip
+    out = _folder(adapt(ModelArgs(str(bert), max_length=32), DataArgs(str(data_dir)), AdaptArgs(),
+                _train(tmp_path / "ok", max_steps=1)))  # fmt: skip
     test_texts = set(load_data(str(data_dir))["test"]["text"])
-    assert read_adapt_metrics(out)["n_texts"] == len(set(TEXTS) - test_texts) == 12
+    assert read_metrics(out)["n_texts"] == len(set(TEXTS) - test_texts) == 12
     leaky = list(load_data(str(data_dir))["train"]["text"])  # includes every test text
     monkeypatch.setattr("textxfer.adapt.run.adaptation_texts", lambda args: leaky)
     with pytest.raises(DataError, match=r"8 adaptation text\(s\) also occur in the test split"):
@@ -139,19 +149,19 @@ def test_an_interrupted_run_resumes_to_the_same_weights_and_perplexity(bert, tmp
     common = dict(
         max_steps=7, batch_size=4, scheduler="linear", save_strategy="steps", save_steps=3
     )
-    whole = adapt(model, TEXTS, AdaptArgs(), _train(tmp_path / "a", **common))
+    whole = _folder(adapt(model, TEXTS, AdaptArgs(), _train(tmp_path / "a", **common)))
     args = _train(tmp_path / "b", checkpoint_dir=str(tmp_path / "ckpt"), **common)
     with pytest.raises(Interrupt):
         adapt(model, TEXTS, AdaptArgs(), args, callbacks=[CrashAt(5)])  # mid epoch 2 of 4 steps
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["step-00000003"]
-    resumed = adapt(model, TEXTS, AdaptArgs(),
-                    _train(tmp_path / "b", checkpoint_dir=str(tmp_path / "ckpt"), resume=True, **common))  # fmt: skip
+    resumed = _folder(adapt(model, TEXTS, AdaptArgs(),
+                    _train(tmp_path / "b", checkpoint_dir=str(tmp_path / "ckpt"), resume=True, **common)))  # fmt: skip
     want, got = (
         load_file(str(whole / "model.safetensors")),
         load_file(str(resumed / "model.safetensors")),
     )
     assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
-    a, b = read_adapt_metrics(whole), read_adapt_metrics(resumed)
+    a, b = read_metrics(whole), read_metrics(resumed)
     assert a["perplexity_after"] == b["perplexity_after"] and b["global_step"] == 7
 
 
@@ -219,9 +229,9 @@ def test_adapt_refuses_a_missing_out_and_too_few_texts(bert, tmp_path):
 def test_lora_mlm_stage_is_merged_into_a_plain_checkpoint(bert, tmp_path):
     from safetensors.torch import load_file
 
-    out = adapt(ModelArgs(str(bert), max_length=32), TEXTS, AdaptArgs(),
-                _train(tmp_path / "lora", max_steps=5), LoraArgs(lora=True, lora_r=4))  # fmt: skip
-    metrics = read_adapt_metrics(out)
+    out = _folder(adapt(ModelArgs(str(bert), max_length=32), TEXTS, AdaptArgs(),
+                _train(tmp_path / "lora", max_steps=5), LoraArgs(lora=True, lora_r=4)))  # fmt: skip
+    metrics = read_metrics(out)
     assert metrics["method"] == "lora" and metrics["trainable_params"] < metrics["total_params"]
     weights, base = (
         load_file(str(out / "model.safetensors")),
@@ -245,9 +255,11 @@ def test_cli_adapt_on_a_text_file_end_to_end(bert, tmp_path, capsys):
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "held-out perplexity" in printed and f"saved to {out}" in printed
-    assert read_adapt_metrics(out)["global_step"] == 3
+    assert read_metrics(out)["global_step"] == 3
     config = yaml.safe_load((out / "config.yaml").read_text())
-    assert config["adapt"]["whole_word_mask"] is True and config["source"]["source"] == "file"
+    assert config["adapt"]["whole_word_mask"] is True and config["data"]["dataset"] == str(texts)
+    assert json.loads((out / "textxfer.json").read_text())["source"] == "file"
+    assert main(["adapt", "--config", str(out / "config.yaml"), "--out", str(tmp_path / "again")]) == 0
     assert main(["adapt", str(texts), "--target", "x", "--out", str(tmp_path / "no")]) == 2
     assert "--target x needs a dataset" in capsys.readouterr().err
 
@@ -269,17 +281,15 @@ def test_recipe_adapts_on_a_dataset_with_the_preset(bert, data_dir, tmp_path, ca
 
 @pytest.mark.parametrize("method", ["adapt-finetune", "adapt-finetune-lora"])
 def test_adapt_finetune_runs_in_the_compare_grid(bert, data_dir, tmp_path, method):
-    from textxfer.compare.methods import run_method
+    from textxfer.compare.registry import run_method
 
     dataset = load_data(str(data_dir))
-    options = {"adapt_lr": 1e-3, "max_length": 32, "unlabeled": ["an extra unlabelled review"]}
+    options = {"mlm": {"lr": 1e-3}, "model": {"max_length": 32}}
     result = run_method(method, dataset, seed=0, model=str(bert), options=options,
-                        work_dir=tmp_path / "w", smoke=True)  # fmt: skip
+                        work_dir=tmp_path / "w", smoke=True, unlabeled=["an extra unlabelled review"])  # fmt: skip
     assert result.metrics["n"] == 8 and 0 <= result.metrics["accuracy"] <= 1
     assert result.fit_seconds > 0 and not (tmp_path / "w" / "adapted").exists()
     assert (result.trainable_params < result.total_params) == method.endswith("lora")
-    leak = {"unlabeled": [dataset["test"]["text"][0]]}
     with pytest.raises(DataError, match="also occur in the test split"):
-        run_method(
-            method, dataset, model=str(bert), options=leak, work_dir=tmp_path / "x", smoke=True
-        )
+        run_method(method, dataset, model=str(bert), work_dir=tmp_path / "x", smoke=True,
+                   unlabeled=[dataset["test"]["text"][0]])  # fmt: skip

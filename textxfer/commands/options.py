@@ -1,0 +1,65 @@
+"""What every subcommand shares: the positional dataset, ``--config``, ``--out`` and the config
+sections turned into flags (``textxfer.config``), so every command reads the same way.
+
+- the dataset (or texts, or model folder) is the positional argument; it may instead come from the
+  YAML file (``data: {dataset: ...}``), so a saved ``config.yaml`` runs again as it is;
+- ``--config FILE`` takes YAML sections (``data:``, ``train:``, ...) under the flags;
+- ``--out DIR`` is where the result goes (a default under ``runs/`` is printed at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..config import add_config_args, configs_from_args
+from ..errors import ConfigError
+
+DATASET_HELP = (
+    "dataset: a name (e.g. sst2, subj, amazon_mds/books), a CSV/TSV/JSON/JSONL/Parquet file, a "
+    "folder of train/dev/test files, or a Hub id; may instead be given as data.dataset in --config"
+)
+
+
+def add_common(
+    parser: argparse.ArgumentParser,
+    sections: Mapping[str, type],
+    *,
+    positional: str | None = "dataset",
+    metavar: str = "DATASET",
+    help: str = DATASET_HELP,
+    nargs: str = "?",
+    skip: tuple[str, ...] = (),
+) -> None:
+    """The positional (optional: it may come from YAML), ``--config`` and the section flags."""
+    if positional:
+        parser.add_argument(positional, metavar=metavar, nargs=nargs, default=argparse.SUPPRESS, help=help)
+    parser.add_argument("--config", metavar="FILE", help="YAML file of options by section (flags override it)")
+    add_config_args(parser, sections, skip=skip)
+
+
+def add_out(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--out`` for commands whose output is not a field of their sections."""
+    parser.add_argument("--out", metavar="DIR", help=f"output folder ({what}); default under runs/")
+
+
+def build(args: argparse.Namespace, sections: Mapping[str, type], **kwargs: Any) -> dict[str, Any]:
+    """Section instances (defaults < YAML < flags); the ``dataset`` must come from somewhere."""
+    try:
+        return configs_from_args(args, sections, **kwargs)
+    except ConfigError:
+        raise
+    except TypeError as err:  # a missing required field
+        raise ConfigError(f"{err}; pass it as a flag or in --config") from err
+
+
+def slug(text: str) -> str:
+    """A folder-name form of a dataset or method name."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-") or "data"
+
+
+def default_out(command: str, *parts: str) -> str:
+    """``runs/<command>/<slug of parts>``."""
+    return f"runs/{command}/" + "-".join(slug(p) for p in parts if p)

@@ -1,0 +1,138 @@
+"""The one cell store and cell runner of every grid (``compare``, ``crossdomain``).
+
+A grid is a list of ``Cell`` objects, each with a file-safe id and the values that define it. Each
+finished cell is one JSON record in ``<out>/cells/<id>.json``, written atomically, so an
+interrupted grid loses at most the cells in flight and a rerun skips finished ones; a failed cell
+is recorded with ``status: error`` (and its message) and is tried again on the next run.
+
+>>> cell_id("finetune-lora", "eda", "8/class", 0)
+'finetune-lora__eda__8-class__0'
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..io import atomic_write_json, read_json
+
+logger = logging.getLogger(__name__)
+
+CELL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
+
+__all__ = ["Cell", "CellStore", "cell_id", "run_cells", "slug"]
+
+
+def slug(value: Any) -> str:
+    """A file-name-safe form of ``value``: runs of other characters become ``-``."""
+    text = re.sub(r"[^A-Za-z0-9._=+]+", "-", str(value)).strip("-.")
+    return text or "x"
+
+
+def cell_id(*parts: Any) -> str:
+    """A file-safe cell id from its defining values, joined with ``__``."""
+    return "__".join(slug(p) for p in parts)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a grid: its id and the values that define it (copied into its record)."""
+
+    id: str
+    key: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def record(self, **values: Any) -> dict[str, Any]:
+        """A record of this cell: id, key values and ``values``."""
+        return {"cell_id": self.id, **self.key, **values}
+
+
+class CellStore:
+    """One atomic JSON file per cell under ``<out>/cells``."""
+
+    def __init__(self, out: str | Path) -> None:
+        self.root = Path(out) / "cells"
+
+    def path(self, cid: str) -> Path:
+        """Where the record of ``cid`` lives; ids that could leave the folder are refused."""
+        if not CELL_ID.fullmatch(cid) or ".." in cid:
+            raise ConfigError(
+                f"cell id {cid!r} is not file-safe (expected letters, digits and ._=+-); "
+                "name methods, recipes and datasets without path separators"
+            )
+        return self.root / f"{cid}.json"
+
+    def read(self) -> dict[str, dict]:
+        """cell id -> record, for every stored cell."""
+        if not self.root.is_dir():
+            return {}
+        return {p.stem: read_json(p) for p in sorted(self.root.glob("*.json"))}
+
+    def get(self, cid: str) -> dict | None:
+        """The record of ``cid``, or None."""
+        path = self.path(cid)
+        return read_json(path) if path.is_file() else None
+
+    def put(self, record: dict) -> Path:
+        """Store a record (its ``cell_id`` names the file), atomically."""
+        return atomic_write_json(self.path(record["cell_id"]), record)
+
+    def finished(self, cid: str) -> bool:
+        """Whether ``cid`` has an ``ok`` record."""
+        record = self.get(cid)
+        return bool(record) and record.get("status") == "ok"
+
+
+def failure_record(cell: Cell, err: BaseException) -> dict[str, Any]:
+    """The record of a cell whose run raised: status ``error`` with the message."""
+    return cell.record(status="error", error=f"{type(err).__name__}: {err}")
+
+
+def run_one(cell: Cell, run: Callable[[Cell], dict], fail_fast: bool = False) -> dict[str, Any]:
+    """``run(cell)`` as an ``ok`` record, or a failure record (re-raised with ``fail_fast``)."""
+    try:
+        return cell.record(status="ok", error="", **run(cell))
+    except Exception as err:  # noqa: BLE001 - a failing cell is recorded, the grid goes on
+        if fail_fast:
+            raise
+        logger.exception("cell %s failed", cell.id)
+        return failure_record(cell, err)
+
+
+def run_cells(
+    cells: Iterable[Cell],
+    run: Callable[[Cell], dict],
+    store: CellStore,
+    *,
+    fail_fast: bool = False,
+    progress: bool = True,
+    on_record: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Run the cells that have no ``ok`` record, one after the other; store every record.
+
+    Args:
+        cells: the grid, in run order.
+        run: ``run(cell) -> {metric: value, ...}``; an exception becomes an ``error`` record.
+        store: where records go.
+        fail_fast: re-raise the first failure instead of recording it.
+        progress: show a tqdm bar.
+        on_record: called with each new record after it is stored (e.g. to rewrite the table).
+
+    Returns:
+        The new records, in run order.
+    """
+    from tqdm.auto import tqdm
+
+    todo = [c for c in cells if not store.finished(c.id)]
+    records = []
+    for cell in tqdm(todo, desc="cells", disable=not progress):
+        record = run_one(cell, run, fail_fast)
+        store.put(record)
+        records.append(record)
+        if on_record is not None:
+            on_record(record)
+    return records
