@@ -11,7 +11,7 @@ second; ``cpu s`` (this process and its workers) shows how much of a wall-clock 
 computing, which matters when other processes share the cores.
 
     python recipes/bench_augment.py                      # full sst2 train, n_aug 4, alpha 0.1
-    python recipes/bench_augment.py --limit 200 --n-aug 2 --num-proc 1 2
+    python recipes/bench_augment.py sst2 --limit 200 --n-aug 2 --num-proc 1 2
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--dataset", default="sst2", help="dataset name or folder (default: sst2)")
+    parser.add_argument("dataset", nargs="?", default="sst2", help="dataset name or folder (default: sst2)")
     parser.add_argument(
         "--limit", type=int, default=None, help="cap the rows (default: all of train)"
     )

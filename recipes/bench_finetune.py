@@ -1,6 +1,6 @@
 """Benchmark textxfer.finetune against transformers.Trainer: samples/s and peak memory, full and LoRA.
 
-    python recipes/bench_finetune.py --model default --dataset sst2 --rows 256
+    python recipes/bench_finetune.py sst2 --model default --rows 256
     python recipes/bench_finetune.py --model default --rows 512 --precision bf16 --batch-size 32
 
 Each (implementation, method) pair trains in a fresh subprocess on the same model, rows, batch size,
@@ -29,7 +29,7 @@ SETTINGS = ("model", "dataset", "rows", "epochs", "batch_size", "max_length", "p
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="default", help="model (default: offline MiniLM)")
-    parser.add_argument("--dataset", default="sst2", help="dataset name or folder")
+    parser.add_argument("dataset", nargs="?", default="sst2", help="dataset name or folder (default: sst2)")
     parser.add_argument("--rows", type=int, default=256, help="training rows (default: 256)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)

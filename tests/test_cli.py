@@ -1,69 +1,15 @@
-"""The CLI skeleton and the dataclass -> flags/YAML machinery every subcommand uses."""
+"""The CLI skeleton: subcommands, help, data show/sample, one-line user errors, --config everywhere."""
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
-from dataclasses import dataclass
 
 import pytest
+import yaml
 
-from textxfer.cli import main
-from textxfer.config import ConfigError, add_dataclass_args, configs_from_args, field
+from textxfer.cli import COMMAND_MODULES, build_parser, main
 from textxfer.data import load_data
-
-
-@dataclass
-class _A:
-    """Section A."""
-
-    lr: float = field(1e-3, help="learning rate")
-    seed: int = field(0, help="seed")
-    flag: bool = field(False, help="a switch")
-    names: list[str] | None = field(None, help="names")
-
-
-@dataclass
-class _B:
-    """Section B."""
-
-    seed: int = field(0, help="seed")
-    mode: str = field("x", help="mode")
-
-    def __post_init__(self):
-        if self.mode not in ("x", "y"):
-            raise ConfigError(f"mode must be x or y, found {self.mode!r}")
-
-
-def _parse(argv, tmp_yaml=None):
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--config")
-    add_dataclass_args(parser, _A, _B)
-    return configs_from_args(parser.parse_args(argv), {"a": _A, "b": _B})
-
-
-def test_defaults_yaml_flags_precedence(tmp_path):
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text("a:\n  lr: 0.5\nmode: y\nseed: 7\n")
-    out = _parse(["--config", str(cfg), "--lr", "0.25", "--flag", "--names", "[p, q]"])
-    assert out["a"].lr == 0.25 and out["a"].flag is True and out["a"].names == ["p", "q"]
-    assert out["b"].mode == "y"
-    assert out["a"].seed == out["b"].seed == 7  # a shared name sets every section
-    assert _parse([])["a"].lr == 1e-3
-
-
-def test_unknown_yaml_key_and_bad_value(tmp_path):
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text("lerning_rate: 0.1\n")
-    with pytest.raises(
-        ConfigError, match=r"unknown option\(s\) \['lerning_rate'\].*expected some of"
-    ):
-        _parse(["--config", str(cfg)])
-    with pytest.raises(ConfigError, match=r"mode must be x or y, found 'z'"):
-        _parse(["--mode", "z"])
-    with pytest.raises(ConfigError, match=r"not found; pass an existing YAML file"):
-        _parse(["--config", str(tmp_path / "missing.yaml")])
 
 
 def test_help_lists_the_commands(capsys):
@@ -118,3 +64,38 @@ def test_user_error_is_one_line_exit_2(tmp_path, capsys):
     assert main(["data", "show", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("textxfer data: error: dataset") and "Traceback" not in err
+
+
+def test_every_command_takes_config_and_the_seed_flag_says_what_it_sets():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name in COMMAND_MODULES:
+        if name == "wordnet":
+            continue
+        command = sub.choices[name]
+        if name == "data":
+            command = command._subparsers._group_actions[0].choices["show"]
+        flags = {opt for action in command._actions for opt in action.option_strings}
+        assert "--config" in flags, name
+    finetune = " ".join(sub.choices["finetune"].format_help().split())
+    assert "[sets data.seed, train.seed]" in finetune and "--train.seed" in finetune
+
+
+def test_saved_data_sample_runs_again_and_yaml_sections_bind(tiny_dataset_dir, tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"data": {"dataset": str(tiny_dataset_dir), "k": 2, "seed": 1}}))
+    assert main(["data", "sample", "--config", str(cfg), "--out", str(tmp_path / "s")]) == 0
+    assert len(load_data(str(tmp_path / "s"))["train"]) == 4
+
+
+def test_a_missing_dataset_is_one_clear_error(capsys):
+    assert main(["data", "show"]) == 2
+    assert "no dataset given" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    from textxfer import __version__
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"textxfer {__version__}"

@@ -17,7 +17,6 @@ def load_recipe(name: str):
 
 def test_quickstart_on_tiny_data(tiny_dataset_dir, tiny_bert, tmp_path, capsys):
     argv = [
-        "--dataset",
         str(tiny_dataset_dir),
         "--config",
         str(ROOT / "recipes/configs/quick.yaml"),

@@ -130,17 +130,29 @@ def _is_list_text(value: Any) -> bool:
     return isinstance(value, str) and value.strip().startswith("[")
 
 
+def _exact(value: Any, member: Any) -> bool:
+    base = typing.get_origin(member) or member
+    if base is list:
+        return isinstance(value, (list, tuple))
+    if base is dict:
+        return isinstance(value, Mapping)
+    return base in (bool, int, float, str) and type(value) is base
+
+
 def _coerce_union(value: Any, tp: Any, name: str, owner: type | None) -> Any:
     members = typing.get_args(tp)
     if type(None) in members and (value is None or value in NULLS):
         return None
     members = [m for m in members if m is not type(None)]
-    lists = [m for m in members if typing.get_origin(m) is list]
-    if lists and (isinstance(value, (list, tuple)) or _is_list_text(value)):
-        return coerce(value, lists[0], name, owner)
-    if str in members and isinstance(value, str):
-        return value
-    for member in members:
+    first = [m for m in members if _exact(value, m)]
+    if isinstance(value, str):  # a flag value: a list or mapping in YAML flow style, else text
+        text = value.strip()
+        wanted = list if text.startswith("[") else dict if text.startswith("{") else str
+        kinds = [m for m in members if (typing.get_origin(m) or m) is wanted]
+        if kinds and wanted is not str:  # a bracketed value is meant as a list or mapping
+            members = first = kinds
+        first = kinds + first
+    for member in [*first, *members]:
         try:
             return coerce(value, member, name, owner)
         except ConfigError:
@@ -157,8 +169,10 @@ def _coerce_list(value: Any, tp: Any, name: str, owner: type | None) -> list:
             value = [v.strip() for v in text.split(",") if v.strip()] if text else []
     elif isinstance(value, tuple):
         value = list(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value]  # one value for a list option, e.g. seeds: 0
     elif not isinstance(value, list):
-        value = [value]
+        raise _type_error(name, owner, tp, value)
     (inner,) = typing.get_args(tp) or (Any,)
     return [coerce(v, inner, name, owner) for v in value]
 

@@ -64,20 +64,15 @@ def test_cli_user_errors_exit_2(tiny_dataset_dir, tmp_path, capsys):
 
 def test_augment_recipe_main_with_a_preset(tiny_dataset_dir, tmp_path, capsys):
     out = tmp_path / "noise"
-    argv = [
-        "--config",
-        str(RECIPES / "configs" / "aug_noise.yaml"),
-        "--dataset",
-        str(tiny_dataset_dir),
-    ]
-    assert _recipe("augment").main([*argv, "--out", str(out), "--show", "1"]) == 0
+    argv = [str(tiny_dataset_dir), "--config", str(RECIPES / "configs" / "aug_noise.yaml")]
+    assert _recipe("augment").main([*argv, "--out", str(out), "--examples", "1"]) == 0
     printed = capsys.readouterr().out
-    assert "recipe noise: 20 rows -> 60 (n_aug 2, alpha 0.1)" in printed
+    assert "augmented 20 training rows with noise (n_aug 2, alpha 0.1" in printed
     assert "substitute:wordnet" in printed and len(load_data(str(out))["train"]) == 60
 
 
 def test_bench_runs_and_prints_the_comparison(tiny_dataset_dir, capsys):
-    argv = ["--dataset", str(tiny_dataset_dir), "--n-aug", "1", "--num-proc", "1", "2"]
+    argv = [str(tiny_dataset_dir), "--n-aug", "1", "--num-proc", "1", "2"]
     assert _recipe("bench_augment").main(argv) == 0
     printed = capsys.readouterr().out
     assert "nlpaug loop (plain)" in printed and "vs nlpaug" in printed

@@ -116,7 +116,7 @@ def test_mlm_substitute_and_insert_with_the_tiny_bert(train, tiny_bert):
     ins = _pairs(augment(train, _op("insert", source="mlm"), **kwargs), train)
     assert all(len(new.split()) > len(src.split()) for src, new in ins)
     # batches depend on the rows only: a different batch size gives the same output
-    again = augment(train, _op("insert", source="mlm"), batch_size=3, **kwargs)
+    again = augment(train, _op("insert", source="mlm"), mlm_batch_size=3, **kwargs)
     assert _pairs(again, train) == ins
 
 

@@ -114,20 +114,20 @@ def test_seed_changes_output_and_copies_depend_only_on_their_row(train):
 
 
 def test_cache_hit_on_second_call_and_key_changes_with_settings(train, tmp_path):
-    args = AugmentArgs("eda", n_aug=2, seed=0, num_proc=1, cache_dir=str(tmp_path / "c"))
+    args = AugmentArgs("eda", n_aug=2, seed=0, num_proc=1, aug_cache_dir=str(tmp_path / "c"))
     first, info1 = augment_with_info(train, args)
     second, info2 = augment_with_info(train, args)
     assert (info1.cache_hit, info2.cache_hit) == (False, True)
     assert info1.key == info2.key and count_entries(tmp_path / "c") == 1
     assert first["text"][:] == second["text"][:]
     _, info3 = augment_with_info(
-        train, AugmentArgs("eda", n_aug=2, seed=1, cache_dir=str(tmp_path / "c"))
+        train, AugmentArgs("eda", n_aug=2, seed=1, aug_cache_dir=str(tmp_path / "c"))
     )
     _, info4 = augment_with_info(train.select(range(10)), args)
     assert not info3.cache_hit and not info4.cache_hit and count_entries(tmp_path / "c") == 3
     # num_proc never changes the output, so it is not part of the key
     _, info5 = augment_with_info(
-        train, AugmentArgs("eda", n_aug=2, seed=0, num_proc=2, cache_dir=str(tmp_path / "c"))
+        train, AugmentArgs("eda", n_aug=2, seed=0, num_proc=2, aug_cache_dir=str(tmp_path / "c"))
     )
     assert info5.cache_hit
 

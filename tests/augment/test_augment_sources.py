@@ -9,18 +9,11 @@ import pytest
 
 from textxfer.augment import AugmentArgs, augment
 from textxfer.augment.recipes import OpSpec, load_recipe
-from textxfer.config import ConfigError, build_configs
+from textxfer.cli import main as cli_main
+from textxfer.config import build_configs
+from textxfer.augment.wordnet import LEXNAMES, WORDNET_FILES, find_wordnet, setup_wordnet
 from textxfer.data import DataArgs, load_data
-from textxfer.augment.wordnet import (
-    LEXNAMES,
-    WORDNET_FILES,
-    MissingSourceError,
-    find_wordnet,
-    setup_wordnet,
-)
-from textxfer.augment.wordnet import (
-    main as wordnet_main,
-)
+from textxfer.errors import ConfigError, MissingExtraError, MissingSourceError
 
 CONFIGS = Path(__file__).resolve().parents[2] / "recipes" / "configs"
 
@@ -96,7 +89,7 @@ def test_setup_wordnet_copies_files_and_writes_lexnames(tmp_path):
     rows = (target / "lexnames").read_text().splitlines()
     assert len(rows) == 45 and rows[0] == "00\tadj.all\t3" and rows[44] == "44\tadj.ppl\t3"
     assert (target / "data.noun").read_text() == "data.noun\n" and LEXNAMES.count("\n") == 45
-    assert wordnet_main(["status", "--target", str(target)]) == 0
+    assert cli_main(["wordnet", "status", "--target", str(target)]) == 0
 
 
 def test_missing_wordnet_names_what_to_install(tmp_path, train, capsys):
@@ -111,20 +104,20 @@ def test_missing_wordnet_names_what_to_install(tmp_path, train, capsys):
     with pytest.raises(MissingSourceError, match="no WordNet data found"):
         augment(train, "eda_nlpaug", wordnet_dir=str(empty), use_cache=False)
     assert (
-        wordnet_main(["setup", "--source", str(tmp_path / "nowhere"), "--target", str(empty)]) == 1
+        cli_main(["wordnet", "setup", "--source", str(tmp_path / "nowhere"), "--target", str(empty)]) == 2
     )
     assert "wordnet-base" in capsys.readouterr().err
 
 
 def test_missing_gensim_nltk_nlpaug_name_the_extra(train, monkeypatch):
     monkeypatch.setitem(sys.modules, "gensim", None)
-    with pytest.raises(MissingSourceError, match=r"needs gensim: pip install 'textxfer\[w2v\]'"):
+    with pytest.raises(MissingExtraError, match=r"needs the package 'gensim'.*pip install 'textxfer\[w2v\]'"):
         augment(train, "eda_w2v", use_cache=False)
     monkeypatch.setitem(sys.modules, "nltk.corpus.reader.wordnet", None)
     with pytest.raises(MissingSourceError, match=r"need nltk: pip install 'textxfer\[aug\]'"):
         augment(train, "synonym", use_cache=False)
     monkeypatch.setitem(sys.modules, "nlpaug.augmenter.word", None)
-    with pytest.raises(MissingSourceError, match=r"needs nlpaug: pip install 'textxfer\[aug\]'"):
+    with pytest.raises(MissingExtraError, match=r"needs nlpaug: pip install 'textxfer\[aug\]'"):
         augment(train, "char", use_cache=False)
 
 
@@ -133,5 +126,7 @@ def test_missing_models_name_the_option(train, tmp_path):
         augment(train, "mlm", use_cache=False)
     with pytest.raises(MissingSourceError, match="not found or has no config.json"):
         augment(train, "mlm", mlm_model=str(tmp_path / "no_model"), use_cache=False)
-    with pytest.raises(MissingSourceError, match="word2vec model .* not found"):
+    with pytest.raises(MissingSourceError, match="word vectors file .* not found"):
+        augment(train, "w2v", w2v_model=str(tmp_path / "none.bin"), use_cache=False)
+    with pytest.raises(MissingSourceError, match="pickles and can run code"):
         augment(train, "w2v", w2v_model=str(tmp_path / "none.kv"), use_cache=False)

@@ -18,15 +18,13 @@ from sklearn.utils.estimator_checks import (
 )
 
 from textxfer.baselines import (
-    METHODS,
     BaselineArgs,
-    MissingExtraError,
     TransformerFeaturizer,
     Word2VecVectorizer,
     make_baseline,
 )
-from textxfer.config import ConfigError
-from textxfer.models import ModelNotFoundError
+from textxfer.baselines.methods import BUILTIN_BASELINES
+from textxfer.errors import ConfigError, MissingExtraError, MissingSourceError, ModelNotFoundError
 
 TEXTS = [t for t, _ in tiny_rows()]
 Y = np.array([1 if lab == "positive" else 0 for _, lab in tiny_rows()])
@@ -43,7 +41,7 @@ def _params(method: str, bert: str) -> dict:
     return {"model": bert, "w2v_size": 16, "w2v_epochs": 5, "seed": 0}
 
 
-@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("method", list(BUILTIN_BASELINES))
 def test_every_method_fits_predicts_and_separates_train(method, bert):
     pipe = make_baseline(method, **_params(method, bert))
     assert pipe.fit(TEXTS, Y) is pipe
@@ -125,10 +123,16 @@ def keyed_vectors(tmp_path_factory):
     folder = tmp_path_factory.mktemp("kv")
     kv.save(str(folder / "v.kv"))
     kv.save_word2vec_format(str(folder / "v.bin"), binary=True)
+    kv.save_word2vec_format(str(folder / "v.txt"), binary=False)
     return folder
 
 
-@pytest.mark.parametrize("name", ["v.kv", "v.bin"])
+def test_w2v_refuses_gensim_pickles(keyed_vectors):
+    with pytest.raises(MissingSourceError, match=r"\.kv/\.model files are pickles.*save_word2vec_format"):
+        Word2VecVectorizer(keyed_vectors=str(keyed_vectors / "v.kv")).fit(TEXTS)
+
+
+@pytest.mark.parametrize("name", ["v.txt", "v.bin"])
 def test_w2v_loads_keyed_vectors(keyed_vectors, name):
     vec = Word2VecVectorizer(keyed_vectors=str(keyed_vectors / name)).fit(TEXTS)
     assert vec.n_features_out_ == 4
@@ -137,7 +141,7 @@ def test_w2v_loads_keyed_vectors(keyed_vectors, name):
 
 
 def test_w2v_errors(keyed_vectors, monkeypatch):
-    vec = Word2VecVectorizer(keyed_vectors=str(keyed_vectors / "v.kv"))
+    vec = Word2VecVectorizer(keyed_vectors=str(keyed_vectors / "v.bin"))
     with pytest.raises(ValueError, match="all 2 training texts are out of vocabulary"):
         vec.fit(["zzz", "qqq www"])
     assert not hasattr(vec, "vectors_")  # a failed fit leaves no fitted state behind
@@ -149,8 +153,8 @@ def test_w2v_errors(keyed_vectors, monkeypatch):
         Word2VecVectorizer(pooling="max").fit(TEXTS)
     with pytest.raises(ValueError, match="lower min_count"):
         Word2VecVectorizer(min_count=100).fit(TEXTS)
-    with pytest.raises(FileNotFoundError, match="word vectors file"):
-        Word2VecVectorizer(keyed_vectors="nope.kv").fit(TEXTS)
+    with pytest.raises(MissingSourceError, match="word vectors file 'nope.bin' not found"):
+        Word2VecVectorizer(keyed_vectors="nope.bin").fit(TEXTS)
     monkeypatch.setitem(sys.modules, "gensim", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'textxfer\[w2v\]'"):
         Word2VecVectorizer().fit(TEXTS)
@@ -223,14 +227,15 @@ def test_make_baseline_steps_and_params():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"method": "bert-lr"}, r"method must be one of \['tfidf-lr'"),
+        ({"method": "bert-lr"}, r"unknown baseline method 'bert-lr'; expected one of \['bow-lr'"),
         ({"ngram_range": [2, 1]}, r"ngram_range must satisfy 1 <= min <= max, found \[2, 1\]"),
         ({"ngram_range": "12"}, r"ngram_range must be two integers"),
         ({"class_weight": "auto"}, "class_weight must be null or 'balanced'"),
         ({"C": 0}, "C must be a number > 0"),
-        ({"alpha": "x"}, "alpha must be a number > 0"),
+        ({"clf_alpha": "x"}, r"option 'clf_alpha' \(BaselineArgs\) expects a number or null, found 'x'"),
+        ({"clf_alpha": 0}, "clf_alpha must be a number > 0"),
         ({"method": "tfidf-nb", "class_weight": "balanced"}, "takes no class_weight"),
-        ({"pooling": "max"}, r"pooling must be one of \['mean', 'cls'\]"),
+        ({"feature_pooling": "max"}, r"feature_pooling must be one of \['mean', 'cls'\]"),
     ],
 )
 def test_baseline_args_validation(kwargs, match):

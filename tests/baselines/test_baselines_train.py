@@ -64,7 +64,7 @@ def test_train_baseline_bad_inputs(tiny_ds):
         DataError, match=r"labels \['neutral'\] occur in the test split but never in train"
     ):
         train_baseline(BaselineArgs(), three)
-    with pytest.raises(DataError, match=r"expected a 'validation' split"):
+    with pytest.raises(DataError, match=r"expected the splits \['train', 'validation'\], missing \['validation'\]"):
         train_baseline(BaselineArgs(), tiny_ds, eval_split="validation")
 
 
@@ -182,11 +182,11 @@ def test_cli_features_with_cache_and_errors(tiny_dataset_dir, tiny_bert, tmp_pat
         "--model",
         str(tiny_bert),
     ]
-    assert main([*argv, "--cache-dir", str(cache), "--out", str(tmp_path / "f")]) == 0
+    assert main([*argv, "--feature-cache-dir", str(cache), "--out", str(tmp_path / "f")]) == 0
     assert len(list(cache.glob("features-*.npy"))) == 2  # train and test features
     assert (tmp_path / "f" / "encoder" / "config.json").is_file()
     assert main([*argv, "--method", "bert-lr", "--out", str(tmp_path / "x")]) == 2
-    assert "error: method must be one of" in capsys.readouterr().err
+    assert "error: unknown baseline method 'bert-lr'; expected one of" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 
@@ -200,7 +200,7 @@ def _load_recipe():
 def test_recipe_compares_methods(tiny_dataset_dir, tiny_bert, tmp_path, capsys):
     recipe = _load_recipe()
     out = tmp_path / "cmp"
-    argv = [str(tiny_dataset_dir), "--methods", "tfidf-lr,w2v-lr,features-lr", "--out", str(out)]
+    argv = [str(tiny_dataset_dir), "--method", "tfidf-lr,w2v-lr,features-lr", "--out", str(out)]
     assert recipe.main([*argv, "--model", str(tiny_bert), "--w2v-size", "16"]) == 0
     table = pd.read_csv(out / "summary.csv")
     assert table["method"].tolist() == ["tfidf-lr", "w2v-lr", "features-lr"]
@@ -209,8 +209,8 @@ def test_recipe_compares_methods(tiny_dataset_dir, tiny_bert, tmp_path, capsys):
         saved = json.loads((out / method / "metrics.json").read_text())
         assert saved["accuracy"] == table.set_index("method").loc[method, "accuracy"]
     assert "features-lr" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        recipe.main([str(tiny_dataset_dir), "--methods", "nope", "--out", str(out)])
+    assert recipe.main([str(tiny_dataset_dir), "--method", "nope", "--out", str(out)]) == 2
+    assert "unknown baseline method 'nope'" in capsys.readouterr().err
 
 
 def test_augment_wiring_grows_only_train(tiny_ds, monkeypatch):

@@ -253,7 +253,7 @@ def test_k_larger_than_a_class(tmp_path, tiny_dataset_dir):
         ("dev_size", 1.5, r"dev_size must be a fraction in \(0, 1\), found 1.5"),
         ("k", 0, r"k must be a positive integer or null, found 0"),
         ("label_names", ["a", "a"], r"label_names has duplicates"),
-        ("dataset", " ", r"dataset is empty"),
+        ("dataset", " ", r"no dataset given"),
     ],
 )
 def test_bad_data_args(field, value, message):

@@ -26,7 +26,7 @@ def _run(tmp_path: Path, *extra: str) -> int:
     with ftutil.quiet():
         bert = ftutil.make_bert(tmp_path / "bert")
         data = ftutil.write_data(tmp_path / "data")
-        argv = ["--model", str(bert), "--dataset", str(data), "--rows", "12", "--batch-size", "4"]
+        argv = [str(data), "--model", str(bert), "--rows", "12", "--batch-size", "4"]
         return _bench().main(
             [*argv, "--max-length", "16", "--out", str(tmp_path / "b.json"), *extra]
         )

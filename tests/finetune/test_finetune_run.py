@@ -205,7 +205,10 @@ def test_trackers_and_checkpoints_need_a_folder(bert, data_dir):
 
 
 def test_every_preset_loads_into_the_config_dataclasses():
-    configs = {n: build_configs(SECTIONS, load_yaml(p), source=str(p)) for n, p in PRESETS.items()}
+    configs = {
+        n: build_configs(SECTIONS, {**load_yaml(p), "dataset": "sst2"}, source=str(p))
+        for n, p in PRESETS.items()
+    }
     assert not configs["full"]["lora"].lora and configs["full"]["train"].optimizer == "adamw"
     assert configs["lora"]["lora"].lora and configs["lora"]["lora"].lora_r == 8
     sgd = configs["sgd-momentum"]["train"]

@@ -31,11 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def summarize(train, info) -> str:
-    """Rows per op and timing, as plain text."""
-    where = "from the cache" if info.cache_hit else f"with {info.num_proc} process(es)"
+    """One line of sizes and timing, then the rows per op."""
+    source = "cache hit" if info.cache_hit else f"{info.num_proc} process(es)"
+    n_aug_rows = sum(train["is_augmented"][:])
     lines = [
-        f"recipe {info.recipe}: {info.n_source} rows -> {info.rows} "
-        f"(n_aug {info.n_aug}, alpha {info.alpha:g}) in {info.seconds:.2f}s {where}"
+        f"augmented {info.n_source} training rows with {info.recipe} (n_aug {info.n_aug}, "
+        f"alpha {info.alpha:g}, {source}) in {info.seconds:.1f}s: train {len(train)} rows "
+        f"({len(train) - n_aug_rows} original + {n_aug_rows} augmented)"
     ]
     counts = op_counts(train)
     width = max(map(len, counts), default=0)

@@ -181,7 +181,7 @@ def _ids_to_names(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return frame.assign(label=[names[int(v)] for v in labels])
 
 
-def _to_datasetdict(frames: dict[str, pd.DataFrame], names: list[str]):
+def _to_datasetdict(frames: dict[str, pd.DataFrame], names: list[str], given=None):
     import datasets
 
     features = datasets.Features(
@@ -192,9 +192,10 @@ def _to_datasetdict(frames: dict[str, pd.DataFrame], names: list[str]):
     for split, frame in frames.items():
         unknown = sorted(set(frame["label"]) - set(index))
         if unknown:
+            where = "the training split" if given is None else "label_names"
             raise DataError(
-                f"labels {unknown[:5]} in the {split} split are not among the label names {names}; "
-                "fix the data, or pass --label-names with every label"
+                f"labels {unknown[:5]} in the {split} split never occur in {where} (known: "
+                f"{names}); fix the data, or pass --label-names with every label"
             )
         labels = [index[v] for v in frame["label"]]
         out[split] = datasets.Dataset.from_dict(
@@ -225,7 +226,7 @@ def load_data(args: DataArgs | str | None = None, **overrides):
         frames["train"] = few_shot(frames["train"], args.k, args.seed)
     if args.limit is not None:
         frames = {s: stratified_subsample(f, args.limit, args.seed) for s, f in frames.items()}
-    dataset = _to_datasetdict(frames, names)
+    dataset = _to_datasetdict(frames, names, args.label_names)
     check_splits(dataset)
     return dataset
 
