@@ -26,8 +26,8 @@ import time
 from textxfer.augment import AugmentArgs, augment_with_info
 from textxfer.augment.ops import build_nlpaug, vocabulary
 from textxfer.augment.recipes import load_recipe
-from textxfer.data import load_data
 from textxfer.augment.wordnet import load_wordnet
+from textxfer.data import load_data
 
 
 def nlpaug_loop(texts: list[str], recipe_name: str, n_aug: int, alpha: float, seed: int):
@@ -134,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("dataset", nargs="?", default="sst2", help="dataset name or folder (default: sst2)")
+    parser.add_argument(
+        "dataset", nargs="?", default="sst2", help="dataset name or folder (default: sst2)"
+    )
     parser.add_argument(
         "--limit", type=int, default=None, help="cap the rows (default: all of train)"
     )

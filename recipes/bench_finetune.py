@@ -29,7 +29,9 @@ SETTINGS = ("model", "dataset", "rows", "epochs", "batch_size", "max_length", "p
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="default", help="model (default: offline MiniLM)")
-    parser.add_argument("dataset", nargs="?", default="sst2", help="dataset name or folder (default: sst2)")
+    parser.add_argument(
+        "dataset", nargs="?", default="sst2", help="dataset name or folder (default: sst2)"
+    )
     parser.add_argument("--rows", type=int, default=256, help="training rows (default: 256)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -95,9 +97,9 @@ def _run_trainer(spec: dict, ds) -> float:
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
 
     from textxfer.finetune.task import build_classifier, encode
-    from textxfer.train.lora import apply_lora
     from textxfer.models import load_tokenizer, resolve_model
     from textxfer.train.args import LoraArgs
+    from textxfer.train.lora import apply_lora
 
     lora = spec["method"] == "lora"
     path = resolve_model(spec["model"])

@@ -18,7 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="recipes/configs/quick.yaml", help="compare preset")
     parser.add_argument("--out", default="runs/quickstart", help="output folder of the comparison")
     parser.add_argument("--model", default=None, help="pretrained model (default: the preset's)")
-    parser.add_argument("--smoke", action="store_true", help="tiny settings (seconds), as CI runs it")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny settings (seconds), as CI runs it"
+    )
     args = parser.parse_args(argv)
     code = cli_main(["data", "show", args.dataset])
     if code:

@@ -16,38 +16,17 @@ sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 import ftutil  # noqa: E402
 
 
-def tiny_rows() -> list[tuple[str, str]]:
-    """20 labelled sentences, alternating classes."""
-    return ftutil.rows()
-
-
-def write_csv(path: Path, rows: list[tuple[str, str]], header: str = "text,label") -> Path:
-    import csv
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header.split(","))
-        writer.writerows(rows)
-    return path
-
-
 @pytest.fixture(scope="session")
 def tiny_dataset_dir(tmp_path_factory) -> Path:
     """A folder with train (20 rows), dev (8) and test (8) CSVs of the tiny sentiment set."""
-    folder = tmp_path_factory.mktemp("tiny_data")
-    rows = tiny_rows()
-    write_csv(folder / "train.csv", rows)
-    write_csv(folder / "dev.csv", rows[:8])
-    write_csv(folder / "test.csv", rows[8:16])
-    return folder
+    return ftutil.write_data(tmp_path_factory.mktemp("tiny_data"))
 
 
 @pytest.fixture(scope="session")
 def _tiny_bert_master(tmp_path_factory) -> Path:
     from textxfer.testing import make_tiny_bert
 
-    texts = [t for t, _ in tiny_rows()] * 3
+    texts = [t for t, _ in ftutil.rows()] * 3
     return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert_master"), texts=texts)
 
 

@@ -99,3 +99,32 @@ def test_version(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.strip() == f"textxfer {__version__}"
+
+
+def test_every_saved_config_runs_again_with_the_same_command(tiny_dataset_dir, tiny_bert, tmp_path):
+    """data sample, augment, baseline, finetune and compare: OUT/config.yaml is a valid --config."""
+    data = str(tiny_dataset_dir)
+    runs = {
+        "data": ["data", "sample", data, "--k", "3"],
+        "augment": ["augment", data, "--recipe", "swap", "--n-aug", "1"],
+        "baseline": ["baseline", data, "--method", "bow-lr", "--C", "2"],
+        "finetune": ["finetune", data, "--model", str(tiny_bert), "--max-steps", "1",
+                     "--eval-strategy", "no", "--progress-bar", "false"],
+    }  # fmt: skip
+    for name, argv in runs.items():
+        first, again = tmp_path / f"{name}1", tmp_path / f"{name}2"
+        assert main([*argv, "--out", str(first)]) == 0, name
+        saved = yaml.safe_load((first / "config.yaml").read_text())
+        command = argv[:2] if name == "data" else argv[:1]
+        assert main([*command, "--config", str(first / "config.yaml"), "--out", str(again)]) == 0, (
+            name
+        )
+        assert yaml.safe_load((again / "config.yaml").read_text()) == {
+            **saved,
+            **({"train": {**saved["train"], "out": str(again)}} if "train" in saved else {}),
+        }, name
+    grid = tmp_path / "grid"
+    assert (
+        main(["compare", data, "--methods", "tfidf-lr", "--sizes", "full", "--out", str(grid)]) == 0
+    )
+    assert main(["compare", "--config", str(grid / "config.yaml")]) == 0

@@ -79,7 +79,9 @@ def test_unknown_keys_name_the_closest_option(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown option 'lerning_rate'.*expected one of"):
         _parse(["--config", str(cfg)])
     cfg.write_text("a: {sed: 1}\n")
-    with pytest.raises(ConfigError, match=r"unknown option 'sed' in section 'a'.*did you mean 'seed'"):
+    with pytest.raises(
+        ConfigError, match=r"unknown option 'sed' in section 'a'.*did you mean 'seed'"
+    ):
         _parse(["--config", str(cfg)])
     with pytest.raises(ConfigError, match=r"mode must be x or y, found 'z'"):
         _parse(["--mode", "z"])

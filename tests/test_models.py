@@ -8,7 +8,6 @@ from textxfer.models import (
     ModelNotFoundError,
     default_model_path,
     label_maps,
-    load_classifier,
     resolve_model,
 )
 
@@ -51,7 +50,10 @@ def test_uncached_hub_id_fails_fast_offline_with_the_fix(monkeypatch, tmp_path):
 
 
 def test_classifier_gets_the_real_label_names(tiny_bert):
-    model = load_classifier(str(tiny_bert), ["negative", "positive", "neutral"])
+    from textxfer.finetune.task import build_classifier
+
+    model, new_keys = build_classifier(str(tiny_bert), ["negative", "positive", "neutral"])
+    assert any(k.startswith("classifier.") for k in new_keys)
     assert model.config.id2label == {0: "negative", 1: "positive", 2: "neutral"}
     assert model.config.label2id["neutral"] == 2
     assert model.classifier.out_features == 3

@@ -33,3 +33,13 @@ def test_submodules_are_not_shadowed_by_functions():
         module = importlib.import_module(f"textxfer.{name}")
         assert getattr(textxfer, name) is module
         assert callable(getattr(module, name))
+
+
+def test_readme_method_table_is_the_registry():
+    from pathlib import Path
+
+    from textxfer.compare.registry import methods_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- methods-table -->\n")[1].split("\n<!-- /methods-table -->")[0]
+    assert table == methods_table()

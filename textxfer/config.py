@@ -114,7 +114,13 @@ def _describe(tp: Any) -> str:
     if origin is list:
         (inner,) = typing.get_args(tp) or (Any,)
         return f"a list of {_describe(inner).removeprefix('a ').removeprefix('an ')}s"
-    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", dict: "a mapping"}
+    names = {
+        bool: "true/false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        dict: "a mapping",
+    }
     return names.get(origin or tp, "a value")
 
 
@@ -262,7 +268,9 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text; re-save it as UTF-8") from err
+        raise ConfigError(
+            f"config file {str(path)!r} is not UTF-8 text; re-save it as UTF-8"
+        ) from err
     data = load_yaml_text(text, f"config file {str(path)!r}") or {}
     if not isinstance(data, dict):
         raise ConfigError(
@@ -368,7 +376,9 @@ def build_configs(
 def _metavar(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
-        return "|".join(dict.fromkeys(_metavar(a) for a in typing.get_args(tp) if a is not type(None)))
+        return "|".join(
+            dict.fromkeys(_metavar(a) for a in typing.get_args(tp) if a is not type(None))
+        )
     if origin is list:
         return "[A,B]"
     return {bool: "BOOL", int: "N", float: "X", dict: "{K: V}"}.get(origin or tp, "TEXT")

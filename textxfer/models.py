@@ -112,15 +112,6 @@ def label_maps(label_names: list[str]) -> dict:
     }
 
 
-def load_classifier(model: str, label_names: list[str], **kwargs):
-    """``AutoModelForSequenceClassification`` with a head sized and named for ``label_names``."""
-    from transformers import AutoModelForSequenceClassification
-
-    return AutoModelForSequenceClassification.from_pretrained(
-        model, **label_maps(label_names), ignore_mismatched_sizes=True, **kwargs
-    )
-
-
 WORD_VECTOR_FORMATS = {".bin": True, ".txt": False, ".vec": False, ".gz": False}
 
 

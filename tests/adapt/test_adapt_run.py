@@ -8,20 +8,19 @@ import logging
 import sys
 from pathlib import Path
 
+import ftutil
 import pytest
 import torch
 import yaml
-
-import ftutil
 
 from textxfer.adapt import adapt, split_heldout
 from textxfer.adapt.args import AdaptArgs, MLMTrainArgs
 from textxfer.adapt.mlm import MLMCollator, draw_mask, make_masker, masked_perplexity
 from textxfer.config import build_configs
+from textxfer.data import DataArgs, load_data
 from textxfer.data.checks import check_no_leak
 from textxfer.errors import ConfigError, DataError
 from textxfer.io import read_metrics
-from textxfer.data import DataArgs, load_data
 from textxfer.train.args import LoraArgs, ModelArgs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,12 +113,14 @@ def test_a_checkpoint_without_mlm_head_gets_a_fresh_one_and_keeps_its_pooler(tmp
 
     base = make_tiny_bert(tmp_path / "encoder", texts=TEXTS * 3, with_mlm_head=False)
     with caplog.at_level(logging.WARNING, logger="textxfer.adapt"):
-        out = _folder(adapt(
-            ModelArgs(str(base), max_length=32),
-            TEXTS,
-            AdaptArgs(),
-            _train(tmp_path / "o", max_steps=3),
-        ))
+        out = _folder(
+            adapt(
+                ModelArgs(str(base), max_length=32),
+                TEXTS,
+                AdaptArgs(),
+                _train(tmp_path / "o", max_steps=3),
+            )
+        )
     assert "has no masked-LM head: a fresh head was initialised" in caplog.text
     assert read_metrics(out)["fresh_mlm_head"] is True
     original = AutoModel.from_pretrained(str(base)).pooler.dense.weight
@@ -259,7 +260,9 @@ def test_cli_adapt_on_a_text_file_end_to_end(bert, tmp_path, capsys):
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["adapt"]["whole_word_mask"] is True and config["data"]["dataset"] == str(texts)
     assert json.loads((out / "textxfer.json").read_text())["source"] == "file"
-    assert main(["adapt", "--config", str(out / "config.yaml"), "--out", str(tmp_path / "again")]) == 0
+    assert (
+        main(["adapt", "--config", str(out / "config.yaml"), "--out", str(tmp_path / "again")]) == 0
+    )
     assert main(["adapt", str(texts), "--target", "x", "--out", str(tmp_path / "no")]) == 2
     assert "--target x needs a dataset" in capsys.readouterr().err
 

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from textxfer.cli import main as cli_main
 from textxfer.data import load_data
@@ -20,11 +19,6 @@ def _recipe(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(autouse=True)
-def _cache_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("TEXTXFER_CACHE", str(tmp_path / "cache_root"))
 
 
 def test_cli_writes_a_folder_that_load_data_reads(tiny_dataset_dir, tmp_path, capsys):
@@ -48,7 +42,7 @@ def test_cli_writes_a_folder_that_load_data_reads(tiny_dataset_dir, tmp_path, ca
         "aug_op",
     ]
     assert frame["is_augmented"].sum() == 40 and frame["source_id"].max() == 19
-    info = json.loads((out / "augment.json").read_text())
+    info = json.loads((out / "textxfer.json").read_text())["augment"]
     assert info["n_aug"] == 2 and info["cache_hit"] is False
     assert cli_main([*argv, "--seed", "0", "--examples", "0"]) == 0
     assert "cache hit" in capsys.readouterr().out

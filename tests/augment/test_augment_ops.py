@@ -10,17 +10,6 @@ import pytest
 from textxfer.augment import augment
 from textxfer.augment.ops import DeleteOp, SwapOp, TableOp, match_case, split_token
 from textxfer.augment.recipes import OpSpec
-from textxfer.data import load_data
-
-
-@pytest.fixture(autouse=True)
-def _cache_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("TEXTXFER_CACHE", str(tmp_path / "cache_root"))
-
-
-@pytest.fixture(scope="module")
-def train(tiny_dataset_dir):
-    return load_data(str(tiny_dataset_dir))["train"]
 
 
 def _pairs(out, train):

@@ -38,19 +38,9 @@ ALL_SOURCES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _cache_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("TEXTXFER_CACHE", str(tmp_path / "cache_root"))
-
-
 @pytest.fixture(scope="module")
 def tiny(tiny_dataset_dir):
     return load_data(str(tiny_dataset_dir))
-
-
-@pytest.fixture(scope="module")
-def train(tiny):
-    return tiny["train"]
 
 
 def test_public_call_signature_adds_marked_label_preserving_copies(train):

@@ -9,23 +9,13 @@ import pytest
 
 from textxfer.augment import AugmentArgs, augment
 from textxfer.augment.recipes import OpSpec, load_recipe
+from textxfer.augment.wordnet import LEXNAMES, WORDNET_FILES, find_wordnet, setup_wordnet
 from textxfer.cli import main as cli_main
 from textxfer.config import build_configs
-from textxfer.augment.wordnet import LEXNAMES, WORDNET_FILES, find_wordnet, setup_wordnet
-from textxfer.data import DataArgs, load_data
+from textxfer.data import DataArgs
 from textxfer.errors import ConfigError, MissingExtraError, MissingSourceError
 
 CONFIGS = Path(__file__).resolve().parents[2] / "recipes" / "configs"
-
-
-@pytest.fixture(autouse=True)
-def _cache_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("TEXTXFER_CACHE", str(tmp_path / "cache_root"))
-
-
-@pytest.fixture(scope="module")
-def train(tiny_dataset_dir):
-    return load_data(str(tiny_dataset_dir))["train"]
 
 
 def test_recipe_from_yaml_file_with_mode_probabilities_and_params(tmp_path, train):
@@ -104,20 +94,30 @@ def test_missing_wordnet_names_what_to_install(tmp_path, train, capsys):
     with pytest.raises(MissingSourceError, match="no WordNet data found"):
         augment(train, "eda_nlpaug", wordnet_dir=str(empty), use_cache=False)
     assert (
-        cli_main(["wordnet", "setup", "--source", str(tmp_path / "nowhere"), "--target", str(empty)]) == 2
+        cli_main(
+            ["wordnet", "setup", "--source", str(tmp_path / "nowhere"), "--target", str(empty)]
+        )
+        == 2
     )
     assert "wordnet-base" in capsys.readouterr().err
 
 
 def test_missing_gensim_nltk_nlpaug_name_the_extra(train, monkeypatch):
     monkeypatch.setitem(sys.modules, "gensim", None)
-    with pytest.raises(MissingExtraError, match=r"needs the package 'gensim'.*pip install 'textxfer\[w2v\]'"):
+    with pytest.raises(
+        MissingExtraError, match=r"needs the package 'gensim'.*pip install 'textxfer\[w2v\]'"
+    ):
         augment(train, "eda_w2v", use_cache=False)
     monkeypatch.setitem(sys.modules, "nltk.corpus.reader.wordnet", None)
-    with pytest.raises(MissingSourceError, match=r"need nltk: pip install 'textxfer\[aug\]'"):
+    with pytest.raises(
+        MissingExtraError,
+        match=r"WordNet synonyms needs the package 'nltk'.*pip install 'textxfer\[aug\]'",
+    ):
         augment(train, "synonym", use_cache=False)
     monkeypatch.setitem(sys.modules, "nlpaug.augmenter.word", None)
-    with pytest.raises(MissingExtraError, match=r"needs nlpaug: pip install 'textxfer\[aug\]'"):
+    with pytest.raises(
+        MissingExtraError, match=r"engine nlpaug\) needs the package 'nlpaug'.*'textxfer\[aug\]'"
+    ):
         augment(train, "char", use_cache=False)
 
 

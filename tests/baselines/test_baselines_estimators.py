@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import tiny_rows
+from ftutil import rows as tiny_rows
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import (
@@ -128,7 +128,9 @@ def keyed_vectors(tmp_path_factory):
 
 
 def test_w2v_refuses_gensim_pickles(keyed_vectors):
-    with pytest.raises(MissingSourceError, match=r"\.kv/\.model files are pickles.*save_word2vec_format"):
+    with pytest.raises(
+        MissingSourceError, match=r"\.kv/\.model files are pickles.*save_word2vec_format"
+    ):
         Word2VecVectorizer(keyed_vectors=str(keyed_vectors / "v.kv")).fit(TEXTS)
 
 
@@ -232,7 +234,10 @@ def test_make_baseline_steps_and_params():
         ({"ngram_range": "12"}, r"ngram_range must be two integers"),
         ({"class_weight": "auto"}, "class_weight must be null or 'balanced'"),
         ({"C": 0}, "C must be a number > 0"),
-        ({"clf_alpha": "x"}, r"option 'clf_alpha' \(BaselineArgs\) expects a number or null, found 'x'"),
+        (
+            {"clf_alpha": "x"},
+            r"option 'clf_alpha' \(BaselineArgs\) expects a number or null, found 'x'",
+        ),
         ({"clf_alpha": 0}, "clf_alpha must be a number > 0"),
         ({"method": "tfidf-nb", "class_weight": "balanced"}, "takes no class_weight"),
         ({"feature_pooling": "max"}, r"feature_pooling must be one of \['mean', 'cls'\]"),

@@ -16,9 +16,9 @@ import pytest
 from textxfer.baselines import BaselineArgs, train_baseline
 from textxfer.cli import main
 from textxfer.data import load_data
+from textxfer.data.readers import DataError
 from textxfer.metrics import evaluate
 from textxfer.predict import load_predictor
-from textxfer.data.readers import DataError
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "baseline.py"
 
@@ -64,7 +64,9 @@ def test_train_baseline_bad_inputs(tiny_ds):
         DataError, match=r"labels \['neutral'\] occur in the test split but never in train"
     ):
         train_baseline(BaselineArgs(), three)
-    with pytest.raises(DataError, match=r"expected the splits \['train', 'validation'\], missing \['validation'\]"):
+    with pytest.raises(
+        DataError, match=r"expected the splits \['train', 'validation'\], missing \['validation'\]"
+    ):
         train_baseline(BaselineArgs(), tiny_ds, eval_split="validation")
 
 

@@ -8,10 +8,9 @@ import json
 import sys
 from pathlib import Path
 
+import ftutil
 import pandas as pd
 import pytest
-
-import ftutil
 
 from textxfer.compare.crossdomain import (
     TABLE_COLUMNS,
@@ -105,14 +104,19 @@ def test_table_has_every_method_with_and_without_adaptation(run):
     assert pd.read_csv(out / "results.csv").shape == (6, len(TABLE_COLUMNS))
     assert len(json.loads((out / "results.json").read_text())) == 6
     assert "| movies -> products | finetune-full |" in (out / "results.md").read_text()
-    assert sorted(p.name for p in (out / "adapted").iterdir()) == ["products-seed0", "products-seed0.key"]
+    assert sorted(p.name for p in (out / "adapted").iterdir()) == [
+        "products-seed0",
+        "products-seed0.key",
+    ]
     adaptation = json.loads((out / "adaptation.json").read_text())["products-seed0"]
     assert adaptation["global_step"] == 2 and adaptation["perplexity_before"] > 0
 
 
 def test_a_rerun_reuses_finished_cells(run, domains, bert, monkeypatch):
     table, out = run
-    monkeypatch.setattr("textxfer.compare.crossdomain.run_method", pytest.fail)  # nothing may run again
+    monkeypatch.setattr(
+        "textxfer.compare.crossdomain.run_method", pytest.fail
+    )  # nothing may run again
     again = crossdomain(_args(domains, bert, out))
     pd.testing.assert_frame_equal(again, table)
 
@@ -175,7 +179,9 @@ def test_bad_crossdomain_settings_say_what_to_do():
     assert parse_pair("books -> kitchen") == ("books", "kitchen")
     with pytest.raises(ConfigError, match="expected 'SOURCE->TARGET' with two different domains"):
         parse_pair("books->books")
-    with pytest.raises(ConfigError, match=r"method 'adapt-finetune' has no cross-domain adaptation"):
+    with pytest.raises(
+        ConfigError, match=r"method 'adapt-finetune' has no cross-domain adaptation"
+    ):
         CrossDomainArgs(methods=["adapt-finetune"])
     with pytest.raises(ConfigError, match=r"options given for method\(s\) \['w2v-lr'\]"):
         CrossDomainArgs(methods=["tfidf-lr"], options={"w2v-lr": {}})

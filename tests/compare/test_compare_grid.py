@@ -141,12 +141,16 @@ def test_sizes_and_bad_configs():
     assert parse_size(100) == ("rows", 100)
     assert parse_size("8/class") == ("per_class", 8)
     assert parse_size("full") == ("full", None)
-    assert cell_id("finetune-lora", "eda", "8/class", "seed1") == "finetune-lora__eda__8-class__seed1"
+    assert (
+        cell_id("finetune-lora", "eda", "8/class", "seed1") == "finetune-lora__eda__8-class__seed1"
+    )
     with pytest.raises(ConfigError, match=r"size 'lots' not understood; expected a row count"):
         CompareArgs(dataset="sst2", sizes=["lots"])
     with pytest.raises(ConfigError, match=r"unknown method 'gpt-9'; expected one of"):
         CompareArgs(dataset="sst2", methods=["gpt-9"])
-    with pytest.raises(ConfigError, match=r"options given for method\(s\) \['tfidf'\] that are not in"):
+    with pytest.raises(
+        ConfigError, match=r"options given for method\(s\) \['tfidf'\] that are not in"
+    ):
         CompareArgs(dataset="sst2", options={"tfidf": {}})
 
 

@@ -7,7 +7,8 @@ import logging
 
 import pandas as pd
 import pytest
-from conftest import tiny_rows, write_csv
+from ftutil import rows as tiny_rows
+from ftutil import write_csv
 
 from textxfer.data import (
     DataArgs,

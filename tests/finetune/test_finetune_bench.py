@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
-import pytest
-
 import ftutil  # noqa: E402
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 

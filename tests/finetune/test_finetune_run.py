@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
+import ftutil  # noqa: E402
 import pytest
 import yaml
-
-import ftutil  # noqa: E402
 
 from textxfer.cli import main as cli_main  # noqa: E402
 from textxfer.commands.finetune import SECTIONS  # noqa: E402
 from textxfer.config import ConfigError, build_configs, load_yaml  # noqa: E402
 from textxfer.data import DataArgs, load_data  # noqa: E402
-from textxfer.finetune import finetune  # noqa: E402
 from textxfer.data.readers import DataError  # noqa: E402
+from textxfer.finetune import finetune  # noqa: E402
 from textxfer.train.args import LoraArgs, ModelArgs, TrainArgs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

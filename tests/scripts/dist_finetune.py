@@ -71,9 +71,9 @@ def equivalence_args(**overrides):
 def gathered_ids(bert: str, data: str) -> dict:
     from transformers import AutoTokenizer, DataCollatorWithPadding
 
-    from textxfer.train.accel import eval_dataloader, make_accelerator
-    from textxfer.finetune.task import build_classifier, encode, gather_predictions
     from textxfer.data import load_data
+    from textxfer.finetune.task import build_classifier, encode, gather_predictions
+    from textxfer.train.accel import eval_dataloader, make_accelerator
 
     acc = make_accelerator(ftutil.train_args())
     tok = AutoTokenizer.from_pretrained(bert)

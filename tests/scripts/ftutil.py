@@ -40,6 +40,17 @@ def rows() -> list[tuple[str, str]]:
     return [r for p, n in zip(POSITIVE, NEGATIVE) for r in ((p, "positive"), (n, "negative"))]
 
 
+def write_csv(path: Path, rows: list[tuple[str, str]], header: str = "text,label") -> Path:
+    """A CSV file with ``header`` and ``rows`` (folders created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header.split(","))
+        writer.writerows(rows)
+    return path
+
+
 def write_data(folder: Path, test_rows: int = 8) -> Path:
     """train (20 rows), dev (8) and test (``test_rows``, odd allowed) CSVs in ``folder``."""
     folder = Path(folder)
@@ -50,10 +61,7 @@ def write_data(folder: Path, test_rows: int = 8) -> Path:
         ("dev", all_rows[:8]),
         ("test", all_rows[8 : 8 + test_rows]),
     ):
-        with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["text", "label"])
-            writer.writerows(part)
+        write_csv(folder / f"{name}.csv", part)
     return folder
 
 

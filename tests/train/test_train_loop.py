@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-from pathlib import Path
-
-import pytest
 
 import ftutil  # noqa: E402
+import pytest
 
-from textxfer.train.accel import SeededSampler  # noqa: E402
 from textxfer.config import ConfigError  # noqa: E402
 from textxfer.data import DataArgs  # noqa: E402
 from textxfer.finetune import finetune  # noqa: E402
-from textxfer.train.loop import latest_checkpoint  # noqa: E402
+from textxfer.train.accel import SeededSampler  # noqa: E402
 from textxfer.train.args import ModelArgs  # noqa: E402
+from textxfer.train.loop import latest_checkpoint  # noqa: E402
 
 Interrupt = ftutil.Interrupt
 CrashAt = ftutil.crash_at

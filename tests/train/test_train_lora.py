@@ -4,17 +4,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+import ftutil  # noqa: E402
 import pytest
 
-import ftutil  # noqa: E402
-
-from textxfer.finetune.task import build_classifier  # noqa: E402
 from textxfer.config import ConfigError  # noqa: E402
 from textxfer.data import DataArgs  # noqa: E402
 from textxfer.finetune import finetune  # noqa: E402
+from textxfer.finetune.task import build_classifier  # noqa: E402
+from textxfer.train.args import LoraArgs, ModelArgs  # noqa: E402
 from textxfer.train.lora import (  # noqa: E402
     apply_lora,
     count_parameters,
@@ -24,7 +23,6 @@ from textxfer.train.lora import (  # noqa: E402
     lora_config,
     merge_lora,
 )
-from textxfer.train.args import LoraArgs, ModelArgs  # noqa: E402
 
 LABELS = ["positive", "negative"]
 

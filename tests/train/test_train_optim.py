@@ -3,18 +3,15 @@ discriminative learning rates and gradual unfreezing."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+import ftutil  # noqa: E402
 import numpy as np
 import pytest
 
-import ftutil  # noqa: E402
-
-from textxfer.finetune.task import ClassificationLoss, build_classifier, class_weights  # noqa: E402
 from textxfer.config import ConfigError  # noqa: E402
 from textxfer.data import DataArgs  # noqa: E402
 from textxfer.finetune import finetune  # noqa: E402
+from textxfer.finetune.task import ClassificationLoss, build_classifier, class_weights  # noqa: E402
+from textxfer.train.args import ModelArgs  # noqa: E402
 from textxfer.train.loop import Callback  # noqa: E402
 from textxfer.train.optim import (  # noqa: E402
     build_optimizer,
@@ -23,7 +20,6 @@ from textxfer.train.optim import (  # noqa: E402
     layer_groups,
     param_groups,
 )
-from textxfer.train.args import ModelArgs  # noqa: E402
 
 LABELS = ["positive", "negative"]
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Args, field
-
 from ..errors import ConfigError
 from ..train.args import TrainArgs
 

@@ -18,8 +18,7 @@ import logging
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     import torch

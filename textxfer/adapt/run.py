@@ -40,7 +40,14 @@ from ..train.accel import make_accelerator
 from ..train.args import LoraArgs, ModelArgs
 from ..train.stage import Result, build_stage, save_on_main
 from .args import AdaptArgs, MLMTrainArgs
-from .mlm import MaskedLMLoss, MLMCollator, evaluate_perplexity, heldout_dataset, make_masker, tokenize_texts
+from .mlm import (
+    MaskedLMLoss,
+    MLMCollator,
+    evaluate_perplexity,
+    heldout_dataset,
+    make_masker,
+    tokenize_texts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -183,8 +190,12 @@ def adapt(
     tokenizer = load_tokenizer(model_path)
     masker = make_masker(tokenizer, adapt_args.mlm_probability, adapt_args.whole_word_mask)
     with accelerator.main_process_first():
-        train_ds = tokenize_texts(train_texts, tokenizer, model_args.max_length, offsets=adapt_args.whole_word_mask)
-        held_ds = heldout_dataset(heldout, tokenizer, masker, model_args.max_length, adapt_args.seed)
+        train_ds = tokenize_texts(
+            train_texts, tokenizer, model_args.max_length, offsets=adapt_args.whole_word_mask
+        )
+        held_ds = heldout_dataset(
+            heldout, tokenizer, masker, model_args.max_length, adapt_args.seed
+        )
     config = {"model": model_args, "data": _data_section(texts_or_dataset), "adapt": adapt_args,
               "train": train_args, "lora": lora}  # fmt: skip
     loaded: dict[str, Any] = {}

@@ -8,12 +8,12 @@
 """
 
 from .args import AugmentArgs, AugmentInfo
+from .cache import default_cache_dir
+from .runner import MARKER_COLUMNS
 from .pipeline import (
-    MARKER_COLUMNS,
     augment,
     augment_to_folder,
     augment_with_info,
-    default_cache_dir,
     format_examples,
     op_counts,
     save_augmented,

@@ -36,7 +36,8 @@ class AugmentArgs(Args):
     )
     keep_original: bool = field(True, help="keep each original row before its augmented copies")
     aug_cache_dir: str | None = field(
-        None, help=f"augmentation cache folder (default: ${CACHE_ENV}/augment or ~/.cache/textxfer/augment)"
+        None,
+        help=f"augmentation cache folder (default: ${CACHE_ENV}/augment or ~/.cache/textxfer/augment)",
     )
     use_cache: bool = field(True, help="read and write the augmentation cache")
     w2v_model: str | None = field(
@@ -53,7 +54,11 @@ class AugmentArgs(Args):
 
     def validate(self) -> None:
         self.load_recipe()  # fails early on an unknown recipe or a bad op
-        for name, low, optional in (("n_aug", 0, True), ("num_proc", 1, True), ("mlm_batch_size", 1, False)):
+        for name, low, optional in (
+            ("n_aug", 0, True),
+            ("num_proc", 1, True),
+            ("mlm_batch_size", 1, False),
+        ):
             value = getattr(self, name)
             if not (value is None and optional) and value < low:
                 raise ConfigError(

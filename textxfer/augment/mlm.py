@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import random
 
+from ..errors import ConfigError
 from .ops import WordOp, match_case, split_token, word_key
 from .recipes import OpSpec
-from ..errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError, MissingExtraError
+from ..errors import ConfigError, require
 
 if TYPE_CHECKING:
     from .recipes import OpSpec
@@ -241,13 +241,9 @@ def _whitespace_kwargs() -> dict:
 
 def build_nlpaug(spec: OpSpec, alpha: float, wordnet_root: str | None = None):
     """The nlpaug augmenter for ``spec`` (delete, swap, wordnet substitute/insert, char noise)."""
-    try:
-        import nlpaug.augmenter.char as nac
-        import nlpaug.augmenter.word as naw
-    except ImportError as err:
-        raise MissingExtraError(
-            f"op {spec.label} with engine nlpaug needs nlpaug: pip install 'textxfer[aug]'"
-        ) from err
+    purpose = f"augmentation op {spec.label} (engine nlpaug)"
+    nac = require("nlpaug.augmenter.char", extra="aug", purpose=purpose)
+    naw = require("nlpaug.augmenter.word", extra="aug", purpose=purpose)
     counts = {"aug_min": spec.aug_min, "aug_max": spec.aug_max, "aug_p": alpha}
     if spec.op in ("delete", "swap"):
         return naw.RandomWordAug(action=spec.op, **counts, **_whitespace_kwargs())
@@ -375,7 +371,9 @@ def _build_word_table_op(spec: OpSpec, alpha: float, sources) -> WordOp:
 
         args = sources.args
         model = check_mlm_model(spec.model or args.mlm_model, spec)
-        return MaskedLMOp(spec, alpha, model, batch_size=args.mlm_batch_size, device=args.mlm_device)
+        return MaskedLMOp(
+            spec, alpha, model, batch_size=args.mlm_batch_size, device=args.mlm_device
+        )
     table, tagger = sources.table(spec)
     return TableOp(spec, alpha, table, tagger)
 
@@ -388,13 +386,37 @@ def build_nlpaug_op(spec: OpSpec, alpha: float, sources) -> NlpaugOp:
 
 
 WORD_SOURCES = ("wordnet", "word2vec", "mlm")
-register_op("delete", lambda spec, alpha, _: DeleteOp(spec, alpha), nlpaug_sources=(None,),
-            help="delete words at random (EDA's RD)")
-register_op("swap", lambda spec, alpha, _: SwapOp(spec, alpha), nlpaug_sources=(None,),
-            help="swap two words, count times (EDA's RS)")
-register_op("substitute", _build_word_table_op, sources=WORD_SOURCES, nlpaug_sources=("wordnet",),
-            help="replace words by synonyms / neighbours / masked-LM predictions (EDA's SR)")
-register_op("insert", _build_word_table_op, sources=WORD_SOURCES, nlpaug_sources=("wordnet",),
-            help="insert a synonym of a random word at a random place (EDA's RI)")
-register_op("char", build_nlpaug_op, sources=("keyboard", "ocr", "random"), nlpaug_only=True,
-            nlpaug_sources=("keyboard", "ocr", "random"), help="character noise (nlpaug)")
+register_op(
+    "delete",
+    lambda spec, alpha, _: DeleteOp(spec, alpha),
+    nlpaug_sources=(None,),
+    help="delete words at random (EDA's RD)",
+)
+register_op(
+    "swap",
+    lambda spec, alpha, _: SwapOp(spec, alpha),
+    nlpaug_sources=(None,),
+    help="swap two words, count times (EDA's RS)",
+)
+register_op(
+    "substitute",
+    _build_word_table_op,
+    sources=WORD_SOURCES,
+    nlpaug_sources=("wordnet",),
+    help="replace words by synonyms / neighbours / masked-LM predictions (EDA's SR)",
+)
+register_op(
+    "insert",
+    _build_word_table_op,
+    sources=WORD_SOURCES,
+    nlpaug_sources=("wordnet",),
+    help="insert a synonym of a random word at a random place (EDA's RI)",
+)
+register_op(
+    "char",
+    build_nlpaug_op,
+    sources=("keyboard", "ocr", "random"),
+    nlpaug_only=True,
+    nlpaug_sources=("keyboard", "ocr", "random"),
+    help="character noise (nlpaug)",
+)

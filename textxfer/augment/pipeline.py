@@ -25,16 +25,13 @@ import dataclasses
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataError
 from . import cache as augment_cache
 from .args import AugmentArgs, AugmentInfo
-from .cache import default_cache_dir
 from .recipes import Recipe, eda_defaults
-from .runner import MARKER_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -174,30 +171,19 @@ def augment(
     return augment_with_info(dataset, args)[0]
 
 
-def save_augmented(dataset, folder: str | Path, info: AugmentInfo | None = None) -> Path:
-    """Write a ``DatasetDict`` whose train split is augmented as CSV files, atomically.
+def save_augmented(
+    dataset, folder: str | Path, info: AugmentInfo | None = None, config: dict | None = None
+) -> Path:
+    """Write a ``DatasetDict`` whose train split is augmented as CSV files (``save_data``).
 
     ``train.csv`` holds ``text,label`` (label names) plus the marker columns; the other splits
-    are written as ``text,label``; ``augment.json`` records ``info``. ``load_data(folder)``
-    reads it back (it keeps ``text`` and ``label``).
+    are written as ``text,label``; the run marker records ``info`` under ``augment``.
+    ``load_data(folder)`` reads it back (it keeps ``text`` and ``label``).
     """
-    import pandas as pd
+    from ..data.load import save_data
 
-    from ..io import atomic_dir, atomic_write_json
-
-    with atomic_dir(folder) as tmp:
-        for split, ds in dataset.items():
-            names = ds.features["label"].names
-            frame = pd.DataFrame(
-                {"text": ds["text"][:], "label": [names[i] for i in ds["label"][:]]}
-            )
-            for column in MARKER_COLUMNS:
-                if column in ds.column_names:
-                    frame[column] = ds[column][:]
-            frame.to_csv(tmp / f"{split}.csv", index=False, encoding="utf-8")
-        if info is not None:
-            atomic_write_json(tmp / "augment.json", dataclasses.asdict(info))
-    return Path(folder)
+    extra = {"augment": dataclasses.asdict(info)} if info is not None else None
+    return save_data(dataset, folder, config=config, info=extra)
 
 
 def augment_to_folder(data_args, args: AugmentArgs, out: str | Path):
@@ -218,7 +204,7 @@ def augment_to_folder(data_args, args: AugmentArgs, out: str | Path):
     ds = load_data(data_args)
     train, info = augment_with_info(ds["train"], args)
     result = datasets.DatasetDict({**ds, "train": train})
-    save_augmented(result, out, info)
+    save_augmented(result, out, info, config={"data": data_args, "augment": args})
     return result, info
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .ops import WordOp, token_info, vocabulary, word_key
-from .recipes import OpSpec, Recipe
 from ..errors import MissingSourceError, require
 from ..io import atomic_file
 from ..models import load_word_vectors
+from .ops import WordOp, token_info, vocabulary, word_key
+from .recipes import OpSpec, Recipe
 from .wordnet import has_pos_tagger, load_wordnet, synonym_table
 
 logger = logging.getLogger(__name__)

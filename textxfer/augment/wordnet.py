@@ -21,12 +21,12 @@ import logging
 import os
 import re
 import shutil
-import sys
 import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import MissingSourceError
+from ..errors import MissingSourceError, require
 
 logger = logging.getLogger(__name__)
 
@@ -169,12 +169,10 @@ def load_wordnet(root: str | os.PathLike | None = None):
     Raises:
         MissingSourceError: naming what to install when nltk or the data is missing.
     """
-    try:
-        import warnings
+    import warnings
 
-        from nltk.corpus.reader.wordnet import WordNetCorpusReader
-    except ImportError as err:
-        raise MissingSourceError("WordNet synonyms need nltk: pip install 'textxfer[aug]'") from err
+    reader = require("nltk.corpus.reader.wordnet", extra="aug", purpose="WordNet synonyms")
+    WordNetCorpusReader = reader.WordNetCorpusReader
     path = find_wordnet(root)
     if path is None:
         where = root or os.environ.get(WORDNET_ENV) or "NLTK's data path"

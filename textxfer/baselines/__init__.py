@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from .bow import make_linear, make_vectorizer
 from .factory import BaselineArgs, build_pipeline, make_baseline
-from .methods import register_baseline
 from .features import TransformerFeaturizer
+from .methods import register_baseline
 from .persist import BaselinePredictor, load_baseline, load_predictor, save_baseline
 from .train import BaselineResult, run_baselines, summarize, train_baseline
 from .word2vec import Word2VecVectorizer

@@ -102,6 +102,7 @@ class BaselineArgs(Args):
                 f"{next(iter(choices))}"
             )
 
+
 def _check_range(name: str, value) -> list[int]:
     try:
         if isinstance(value, (str, bytes)):

@@ -205,4 +205,3 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
             return hidden[:, 0]
         mask = mask.unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-

@@ -91,7 +91,9 @@ def save_baseline(result, out_dir: str | Path, texts, gold, config: dict | None 
     def payload(tmp: Path) -> dict:
         encoder = _save_encoders(result.pipeline, tmp)
         joblib.dump(result.pipeline, tmp / PIPELINE_FILE)
-        frame = predictions_frame(texts, gold, result.predictions, result.label_names, probabilities)
+        frame = predictions_frame(
+            texts, gold, result.predictions, result.label_names, probabilities
+        )
         frame.to_csv(tmp / "predictions.csv", index=False)
         return {"encoder": encoder}
 

@@ -21,8 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.checks import check_no_leak, check_splits
-from ..errors import DataError
+from ..data.checks import check_splits
 from ..metrics import evaluate
 from .factory import BaselineArgs, build_pipeline, use_unlabeled
 
@@ -61,13 +60,9 @@ class BaselineResult:
 
 def augment_train(dataset, recipe: str, n_aug: int, seed: int):
     """``dataset`` with its train split augmented by ``textxfer.augment.augment`` (others untouched)."""
-    try:
-        from ..augment import augment
-    except ImportError as err:
-        raise DataError(
-            f"--augment {recipe} needs textxfer.augment.pipeline, which could not be imported ({err})"
-        ) from err
     import datasets
+
+    from ..augment import augment
 
     train = augment(dataset["train"], recipe, n_aug=n_aug, seed=seed, num_proc=1)
     logger.info("augment %s: train %d -> %d rows", recipe, len(dataset["train"]), len(train))

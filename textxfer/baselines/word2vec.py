@@ -17,7 +17,6 @@ import logging
 import re
 import zlib
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin

@@ -25,8 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common(p, SECTIONS)
-    add_out(p, "train/dev/test.csv and augment.json")
-    p.add_argument("--examples", type=int, default=3, help="originals to print with their copies (3)")
+    add_out(p, "train/dev/test.csv, config.yaml")
+    p.add_argument(
+        "--examples", type=int, default=3, help="originals to print with their copies (3)"
+    )
     p.set_defaults(func=run)
 
 

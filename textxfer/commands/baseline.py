@@ -40,12 +40,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    methods = [m.strip() for m in str(getattr(args, "method", "tfidf-lr")).split(",") if m.strip()]
-    if not methods:
-        raise ConfigError("--method is empty; pass e.g. --method tfidf-lr")
-    args.method = methods[0]
+    methods = []
+    if "method" in vars(args):  # --method a,b,c: each fitted with the same options
+        methods = [m.strip() for m in args.method.split(",") if m.strip()]
+        if not methods:
+            raise ConfigError("--method is empty; pass e.g. --method tfidf-lr")
+        args.method = methods[0]
     configs = build(args, SECTIONS)
     data_args, base = configs["data"], configs["baseline"]
+    methods = methods or [base.method]
     dataset = load_data(data_args)
     single = len(methods) == 1
     out = args.out or default_out("baseline", data_args.dataset, methods[0] if single else "")

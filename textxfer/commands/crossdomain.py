@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="source->target accuracy with and without adaptation on the target's texts",
         description=__doc__.split("\n\n")[1],
     )
-    add_common(p, SECTIONS, positional="pairs", metavar="PAIR", nargs="*", help="SOURCE->TARGET pairs")
+    add_common(
+        p, SECTIONS, positional="pairs", metavar="PAIR", nargs="*", help="SOURCE->TARGET pairs"
+    )
     p.add_argument(
         "--adapt-config", metavar="FILE",
         help="masked-LM preset (sections model/adapt/train/lora, as `textxfer adapt --config`) "
@@ -38,7 +40,11 @@ def adapt_preset(path: str | None) -> dict:
     ``--model`` of the cross-domain run, so ``model.model`` is dropped)."""
     if not path:
         return {}
-    preset = {k: dict(v) for k, v in load_yaml(path).items() if k in ADAPT_SECTIONS and isinstance(v, dict)}
+    preset = {
+        k: dict(v)
+        for k, v in load_yaml(path).items()
+        if k in ADAPT_SECTIONS and isinstance(v, dict)
+    }
     preset.get("model", {}).pop("model", None)
     return preset
 
@@ -47,7 +53,11 @@ def merged(base: dict, override: dict) -> dict:
     """``base`` with ``override``'s keys, merging one level of section mappings."""
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
     for key, value in override.items():
-        out[key] = {**out[key], **value} if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        out[key] = (
+            {**out[key], **value}
+            if isinstance(value, dict) and isinstance(out.get(key), dict)
+            else value
+        )
     return out
 
 

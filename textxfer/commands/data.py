@@ -39,7 +39,9 @@ def format_summary(name: str, summary: dict) -> str:
 def run_show(args: argparse.Namespace) -> int:
     data_args = build(args, SECTIONS)["data"]
     summary = describe(load_data(data_args))
-    print(json.dumps(summary, indent=2) if args.json else format_summary(data_args.dataset, summary))
+    print(
+        json.dumps(summary, indent=2) if args.json else format_summary(data_args.dataset, summary)
+    )
     return 0
 
 
@@ -47,7 +49,9 @@ def run_sample(args: argparse.Namespace) -> int:
     data_args = build(args, SECTIONS)["data"]
     ds = load_data(data_args)
     k = f"k{data_args.k}" if data_args.k else ""
-    out = save_data(ds, args.out or default_out("data", data_args.dataset, k))
+    out = save_data(
+        ds, args.out or default_out("data", data_args.dataset, k), config={"data": data_args}
+    )
     sizes = ", ".join(f"{split} {len(d)}" for split, d in ds.items())
     print(f"wrote {out} ({sizes})")
     return 0

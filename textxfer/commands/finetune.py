@@ -48,7 +48,9 @@ def format_result(result) -> str:
     ]  # fmt: skip
     for split in ("dev", "test"):
         m = result.metrics[split]
-        lines.append(f"{split:<5} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n {m['n']}")
+        lines.append(
+            f"{split:<5} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n {m['n']}"
+        )
     if result.output_dir:
         lines.append(f"saved to {result.output_dir}")
     return "\n".join(lines)

@@ -35,8 +35,12 @@ def add_common(
 ) -> None:
     """The positional (optional: it may come from YAML), ``--config`` and the section flags."""
     if positional:
-        parser.add_argument(positional, metavar=metavar, nargs=nargs, default=argparse.SUPPRESS, help=help)
-    parser.add_argument("--config", metavar="FILE", help="YAML file of options by section (flags override it)")
+        parser.add_argument(
+            positional, metavar=metavar, nargs=nargs, default=argparse.SUPPRESS, help=help
+        )
+    parser.add_argument(
+        "--config", metavar="FILE", help="YAML file of options by section (flags override it)"
+    )
     add_config_args(parser, sections, skip=skip)
 
 

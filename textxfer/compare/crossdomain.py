@@ -90,7 +90,9 @@ class CrossDomainArgs(Args):
     )
     limit: int | None = field(None, help="cap every split (stratified) for quick runs")
     data_seed: int = field(42, help="seed of the train/dev/test split of every domain")
-    seeds: list[int] = field([0], help="seeds of the methods and the adaptation (mean ± sd over them)")
+    seeds: list[int] = field(
+        [0], help="seeds of the methods and the adaptation (mean ± sd over them)"
+    )
     out: str = field("runs/crossdomain", help="output folder (cells/, adapted/, results.*)")
     smoke: bool = field(False, help="tiny settings for CI: 40 rows per split, 2 steps per stage")
     fail_fast: bool = field(False, help="stop at the first failing cell instead of recording it")
@@ -154,7 +156,9 @@ def pair_data(args: CrossDomainArgs, source: str, target: str):
     return _PAIR_CACHE[key]
 
 
-def adapted_encoder(args: CrossDomainArgs, target: str, texts: list[str], seed: int) -> tuple[Path, dict]:
+def adapted_encoder(
+    args: CrossDomainArgs, target: str, texts: list[str], seed: int
+) -> tuple[Path, dict]:
     """The encoder adapted on ``texts`` for ``target`` (reused while its inputs are unchanged)."""
     from ..adapt.run import adapt
 
@@ -163,7 +167,11 @@ def adapted_encoder(args: CrossDomainArgs, target: str, texts: list[str], seed: 
     values = {**values, **SMOKE_ADAPT} if args.smoke else values
     digest = hashlib.sha256(json.dumps([values, texts], sort_keys=True, default=str).encode())
     key_file = folder.with_name(f"{folder.name}.key")
-    if folder.is_dir() and key_file.is_file() and key_file.read_text().strip() == digest.hexdigest():
+    if (
+        folder.is_dir()
+        and key_file.is_file()
+        and key_file.read_text().strip() == digest.hexdigest()
+    ):
         logger.info("reusing the adapted encoder %s", folder)
         return folder, read_json(folder / "metrics.json")
     cfg = build_configs(_adapt_sections(), values, source="adapt options of crossdomain")
@@ -215,7 +223,9 @@ def crossdomain(args: CrossDomainArgs, progress: bool = True) -> pd.DataFrame:
     run_cells(cells, lambda cell: run_crossdomain_cell(args, cell), store,
               fail_fast=args.fail_fast, progress=progress)  # fmt: skip
     records = store.read()
-    rows = [{c: records[cell.id].get(c) for c in TABLE_COLUMNS} for cell in cells if cell.id in records]
+    rows = [
+        {c: records[cell.id].get(c) for c in TABLE_COLUMNS} for cell in cells if cell.id in records
+    ]
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     write_tables(table, out)
     atomic_write_text(out / "results.md", markdown_table(table) + "\n")
@@ -243,7 +253,13 @@ def markdown_table(table: pd.DataFrame) -> str:
         adapted = group[group["adapted"].astype(bool)].set_index("seed")["accuracy"]
         gains = (adapted - plain).dropna()
         verdict = _verdict(gains)
-        cells = [_mean_sd(plain), _mean_sd(adapted), _mean_sd(gains, sign=True), str(len(gains)), verdict]
+        cells = [
+            _mean_sd(plain),
+            _mean_sd(adapted),
+            _mean_sd(gains, sign=True),
+            str(len(gains)),
+            verdict,
+        ]
         lines.append(f"| {source} -> {target} | {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

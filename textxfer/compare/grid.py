@@ -48,7 +48,9 @@ class CompareArgs(Args):
     dataset: str | None = field(
         None, help="dataset name, file, folder or Hub id, as for `textxfer data` (required)"
     )
-    methods: list[str] = field(["tfidf-lr"], help="methods to compare (`textxfer compare --help` lists them)")
+    methods: list[str] = field(
+        ["tfidf-lr"], help="methods to compare (`textxfer compare --help` lists them)"
+    )
     augment: list[str] = field(
         ["none"], help="augmentation recipes per cell ('none' = no augmentation)"
     )
@@ -165,7 +167,10 @@ def _matches(rule: dict, key: dict) -> bool:
 
 def _smoke(args: CompareArgs) -> CompareArgs:
     sizes = sorted(
-        {"8/class" if parse_size(s)[0] != "rows" else min(parse_size(s)[1], 24) for s in args.sizes},
+        {
+            "8/class" if parse_size(s)[0] != "rows" else min(parse_size(s)[1], 24)
+            for s in args.sizes
+        },
         key=str,
     )
     return dataclasses.replace(
@@ -197,7 +202,9 @@ def load_grid_data(args: CompareArgs):
     if key not in _DATA_CACHE:
         ds = load_data(DataArgs(dataset=args.dataset, seed=args.data_seed, **args.data))
         if args.eval_limit:  # dev (model selection) is capped too: quick runs stay quick
-            capped = {s: _capped(ds, s, args.eval_limit, args.data_seed) for s in {"dev", args.eval_split}}
+            capped = {
+                s: _capped(ds, s, args.eval_limit, args.data_seed) for s in {"dev", args.eval_split}
+            }
             ds = DatasetDict({**ds, **capped})
         texts = resolve_texts(args.unlabeled)[0] if args.unlabeled else None
         _DATA_CACHE[key] = (ds, texts)
@@ -212,7 +219,9 @@ def _subsample(train, size: Any, seed: int):
     if kind == "full":
         return train
     frame = pd.DataFrame({"label": train["label"], "_row": range(len(train))})
-    picked = few_shot(frame, n, seed) if kind == "per_class" else stratified_subsample(frame, n, seed)
+    picked = (
+        few_shot(frame, n, seed) if kind == "per_class" else stratified_subsample(frame, n, seed)
+    )
     return train.select(picked["_row"].tolist())
 
 

@@ -35,7 +35,11 @@ logger = logging.getLogger(__name__)
 
 KINDS = ("baseline", "finetune", "adapt", "fewshot", "scratch")
 ADAPTATIONS = ("vectorizer", "encoder")
-BUILTIN_MODULES = ("textxfer.baselines.methods", "textxfer.finetune.methods", "textxfer.adapt.methods")
+BUILTIN_MODULES = (
+    "textxfer.baselines.methods",
+    "textxfer.finetune.methods",
+    "textxfer.adapt.methods",
+)
 PLUGIN_ENV = "TEXTXFER_PLUGINS"
 ENTRY_POINT_GROUP = "textxfer.plugins"
 # Values every method gets from the grid when its sections have the field.
@@ -132,7 +136,9 @@ class Method:
     def _check_fixed(self, values: Mapping[str, Any], owners: Mapping[str, list[str]]) -> None:
         for key, value in self.fixed.items():
             given = [values.get(key)] + [
-                values[s].get(key) for s in owners.get(key, []) if isinstance(values.get(s), Mapping)
+                values[s].get(key)
+                for s in owners.get(key, [])
+                if isinstance(values.get(s), Mapping)
             ]
             for found in given:
                 if found is not None and found != value:

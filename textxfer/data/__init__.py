@@ -6,10 +6,10 @@
 - ``checks``: the one split check every consumer runs, and ``check_no_leak``.
 """
 
+from ..errors import DataError
 from .checks import check_no_leak, check_splits
 from .load import DataArgs, adaptation_texts, describe, load_data, save_data
 from .sampling import few_shot, stratified_split, stratified_subsample
-from ..errors import DataError
 
 __all__ = [
     "DataArgs",

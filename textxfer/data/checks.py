@@ -30,7 +30,9 @@ def check_splits(dataset, splits: Iterable[str] = ("train", "dev", "test")) -> l
     for split in splits:
         columns = dataset[split].column_names
         if "text" not in columns or "label" not in columns:
-            raise DataError(f"expected columns text and label in the {split} split, found {columns}")
+            raise DataError(
+                f"expected columns text and label in the {split} split, found {columns}"
+            )
         if len(dataset[split]) == 0:
             raise DataError(f"the {split} split is empty (0 rows); every split needs rows")
     feature = dataset["train"].features["label"]

@@ -291,16 +291,32 @@ def adaptation_texts(args: DataArgs | str, **overrides) -> list[str]:
     return kept
 
 
-def save_data(dataset, folder: str | Path) -> Path:
-    """Write each split as ``<split>.csv`` (``text,label`` with label names), atomically."""
-    from ..io import atomic_dir
+def save_data(
+    dataset, folder: str | Path, config: dict | None = None, info: dict | None = None
+) -> Path:
+    """Write each split as ``<split>.csv`` atomically: ``text,label`` (label names) plus any other
+    column (e.g. augmentation markers), with the run marker (kind ``dataset``) and ``config.yaml``.
 
-    with atomic_dir(folder) as tmp:
+    Args:
+        dataset: a ``DatasetDict`` (``text`` and a ``ClassLabel`` ``label`` in every split).
+        folder: output folder; ``load_data(folder)`` reads it back.
+        config: config sections recorded in ``config.yaml`` (e.g. ``{"data": DataArgs(...)}``).
+        info: more marker fields.
+    """
+    from ..io import save_run
+
+    def payload(tmp: Path) -> None:
         for split, ds in dataset.items():
             names = ds.features["label"].names
-            frame = pd.DataFrame({"text": ds["text"], "label": [names[i] for i in ds["label"]]})
+            frame = pd.DataFrame(
+                {"text": ds["text"][:], "label": [names[i] for i in ds["label"][:]]}
+            )
+            for column in ds.column_names:
+                if column not in ("text", "label"):
+                    frame[column] = ds[column][:]
             frame.to_csv(tmp / f"{split}.csv", index=False, encoding="utf-8")
-    return Path(folder)
+
+    return save_run(folder, kind="dataset", info=info, config=config, payload=payload)
 
 
 def describe(dataset) -> dict:

@@ -92,8 +92,8 @@ def load_finetuned(folder: str | Path, adapter: bool = False):
     if adapter:
         if not info.get("adapter"):
             raise ValueError(f"{folder} holds a {info.get('method')} model, not a LoRA adapter")
-        from ..train.lora import load_adapter
         from ..models import label_maps, resolve_model
+        from ..train.lora import load_adapter
 
         base_path = info["base_model"]
         if not Path(base_path).is_dir():  # saved on another machine: resolve the name again

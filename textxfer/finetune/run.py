@@ -29,7 +29,14 @@ from ..models import load_tokenizer, resolve_model
 from ..train.accel import eval_dataloader, make_accelerator
 from ..train.args import LoraArgs, ModelArgs, TrainArgs
 from ..train.stage import Result, build_stage, eval_batch_size, save_on_main
-from .task import ClassificationLoss, build_classifier, class_weights, encode, evaluate_split, scalar_metrics
+from .task import (
+    ClassificationLoss,
+    build_classifier,
+    class_weights,
+    encode,
+    evaluate_split,
+    scalar_metrics,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +67,9 @@ def finetune(
         counts and best step.
     """
     if dataset is None and data_args is None:
-        raise ConfigError("finetune needs data_args or dataset=; pass DataArgs('sst2') or a DatasetDict")
+        raise ConfigError(
+            "finetune needs data_args or dataset=; pass DataArgs('sst2') or a DatasetDict"
+        )
     lora = lora_args if lora_args is not None and lora_args.lora else None
     accelerator = make_accelerator(train_args)
     dataset = dataset if dataset is not None else load_data(data_args)
@@ -87,7 +96,9 @@ def finetune(
     }  # fmt: skip
     result = stage.result(fitted, metrics, train_args.out, "lora" if lora else "full")
     if train_args.out:
-        save_on_main(accelerator, lambda: _save(stage, result, tokenizer, model_path, label_names, config))
+        save_on_main(
+            accelerator, lambda: _save(stage, result, tokenizer, model_path, label_names, config)
+        )
     return result
 
 

@@ -132,4 +132,3 @@ def evaluate_split(accelerator, model, dataloader, label_names: list[str]) -> di
 def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     """The numeric entries of an ``evaluate_split`` dict (for logging and model selection)."""
     return {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Args, field
-
 from ..errors import ConfigError
 
 OPTIMIZERS = ("adamw", "sgd")

@@ -86,7 +86,9 @@ def head_modules(model: torch.nn.Module, new_keys: Iterable[str] = ()) -> list[s
     return sorted(names)
 
 
-def lora_config(model: torch.nn.Module, args: LoraArgs, new_keys: Iterable[str] = (), task="seq_cls"):
+def lora_config(
+    model: torch.nn.Module, args: LoraArgs, new_keys: Iterable[str] = (), task="seq_cls"
+):
     """``peft.LoraConfig`` from ``args`` for a classifier (``seq_cls``) or a masked LM (``mlm``)."""
     peft = _peft()
     targets = args.lora_target_modules or default_target_modules(model)
@@ -98,7 +100,9 @@ def lora_config(model: torch.nn.Module, args: LoraArgs, new_keys: Iterable[str] 
             f"pass --lora-target-modules with module names of the model (e.g. {sorted(present)[:8]})"
         )
     extra = list(args.lora_modules_to_save or [])
-    to_save = sorted(set(head_modules(model, new_keys)) | set(extra)) if task == "seq_cls" else extra
+    to_save = (
+        sorted(set(head_modules(model, new_keys)) | set(extra)) if task == "seq_cls" else extra
+    )
     return peft.LoraConfig(
         task_type=peft.TaskType.SEQ_CLS if task == "seq_cls" else None,
         r=args.lora_r,
@@ -125,7 +129,11 @@ def apply_lora(
         raise ConfigError(f"LoRA task must be one of {list(TASKS)}, found {task!r}")
     config = lora_config(model, args, new_keys, task)
     prefix = f"{model.base_model_prefix}."
-    head = [p for n, p in model.named_parameters() if not n.startswith(prefix)] if task == "mlm" else []
+    head = (
+        [p for n, p in model.named_parameters() if not n.startswith(prefix)]
+        if task == "mlm"
+        else []
+    )
     wrapped = _peft().get_peft_model(model, config)
     for param in head:
         param.requires_grad_(True)

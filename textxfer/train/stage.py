@@ -114,8 +114,8 @@ def build_stage(
     from accelerate.utils import set_seed
 
     from .accel import eval_dataloader, train_dataloader
-    from .lora import apply_lora, count_parameters
     from .loop import TrainLoop, flat_config
+    from .lora import apply_lora, count_parameters
     from .optim import GradualUnfreezing, build_optimizer, freeze, param_groups
 
     set_seed(args.seed)
