@@ -9,7 +9,6 @@
 
 from .args import AugmentArgs, AugmentInfo
 from .cache import default_cache_dir
-from .runner import MARKER_COLUMNS
 from .pipeline import (
     augment,
     augment_to_folder,
@@ -19,6 +18,7 @@ from .pipeline import (
     save_augmented,
     side_by_side,
 )
+from .runner import MARKER_COLUMNS
 
 __all__ = [
     "MARKER_COLUMNS",
