@@ -285,12 +285,29 @@ def dump_yaml(data: dict[str, Any]) -> str:
 
 
 def to_sections(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``{section: dataclass or dict}`` -> ``{section: dict}`` (None sections dropped)."""
+    """``{section: dataclass or dict}`` -> ``{section: dict}`` (None sections dropped).
+
+    Fields marked ``metadata={"per_run": True}`` (e.g. ``overwrite``) are written with their
+    default: they act on one run, so a saved ``config.yaml`` run again never inherits them.
+    """
     return {
-        name: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+        name: _recorded(value) if dataclasses.is_dataclass(value) else value
         for name, value in config.items()
         if value is not None
     }
+
+
+def per_run_fields(cls: type) -> list[str]:
+    """Names of the fields of ``cls`` that act on one run only (``metadata={"per_run": True}``)."""
+    return [f.name for f in dataclasses.fields(cls) if f.metadata.get("per_run")]
+
+
+def _recorded(value: Any) -> dict[str, Any]:
+    values = dataclasses.asdict(value)
+    for f in dataclasses.fields(value):
+        if f.metadata.get("per_run"):
+            values[f.name] = f.default
+    return values
 
 
 # ----------------------------------------------------------------------------------- sections

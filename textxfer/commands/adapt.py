@@ -10,6 +10,7 @@ then ``textxfer finetune amazon_mds/books --target amazon_mds/kitchen --model ru
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from ..adapt.args import AdaptArgs, MLMTrainArgs
@@ -55,9 +56,27 @@ def resolve_configs(args: argparse.Namespace) -> tuple[dict, object]:
             f"--target {data.target} needs a dataset, found the text file {data.dataset}; "
             "pass the target's texts as the file, or a dataset name with --target"
         )
+    if is_txt:
+        _refuse_dataset_options(data)
     if train.out is None:
         train.out = default_out("adapt", data.target or (path.stem if is_txt else data.dataset))
     return configs, (str(path) if is_txt else data)
+
+
+def _refuse_dataset_options(data: DataArgs) -> None:
+    """A .txt file has no columns, labels or splits: the data options would be ignored (``seed``
+    is shared with the training sections, so ``--seed`` is fine)."""
+    defaults = DataArgs(dataset=data.dataset)
+    given = [
+        f.name for f in dataclasses.fields(DataArgs)
+        if f.name not in ("dataset", "seed") and getattr(data, f.name) != getattr(defaults, f.name)
+    ]  # fmt: skip
+    if given:
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+        raise ConfigError(
+            f"{flags} apply to a dataset, not a text file ({data.dataset}): every line of the file "
+            "is used. Drop them, or pass a dataset (name, folder or CSV) instead of the text file"
+        )
 
 
 def format_metrics(metrics: dict, out: str) -> str:

@@ -7,12 +7,18 @@ function of seed and epoch), a ``loss_fn(model, batch) -> loss`` and optionally 
 mixed precision, the LR schedule (one step per optimizer step), evaluation every epoch or N steps,
 best-model selection, early stopping, logging (``history``, trackers, tqdm) and checkpoints.
 
-Exact resume: ``accelerator.save_state`` holds model, optimizer, scheduler, RNG and the loop's own
-``LoopState`` (step, epoch, position in the epoch, best weights, early-stopping counter, history);
-on resume ``skip_first_batches`` jumps to the position in the epoch. Every micro-batch runs under a
-seed derived from (seed, micro-step, process) — as fairseq does — so dropout, and any randomness a
-``loss_fn`` draws (e.g. MLM masking), is identical in a resumed and an uninterrupted run. Keep
-collate functions deterministic: randomness drawn there is not covered.
+Exact resume: a checkpoint ``step-N/`` holds the model weights (``model.safetensors``), the
+optimizer state (``optimizer.pt``, tensors and numbers only: read back with
+``torch.load(weights_only=True)``, which builds no other objects), the schedule and the loop's own
+``LoopState`` (step, epoch, position in the epoch, early-stopping counter, history) as JSON, the best
+weights as safetensors, and last ``checkpoint.json``: the fingerprint of the data and settings it was
+made with. Nothing in it is a pickle, so resuming from a folder runs no code from it. Only folders
+with ``checkpoint.json`` count; ``resume`` refuses a checkpoint whose fingerprint differs from the
+run's (``resume="force"`` continues anyway). On resume ``skip_first_batches`` jumps to the position
+in the epoch. Every micro-batch runs under a seed derived from (seed, micro-step, process) — as
+fairseq does — so dropout, and any randomness a ``loss_fn`` draws (e.g. MLM masking), is identical in
+a resumed and an uninterrupted run without restoring random states. Keep collate functions
+deterministic: randomness drawn there is not covered.
 
 >>> loop = TrainLoop(accelerator, model, optimizer, train_dl, args, loss_fn=loss,
 ...                  eval_dataloader=dev_dl, eval_fn=evaluate)            # doctest: +SKIP
@@ -34,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, read_json
 
 if TYPE_CHECKING:
     import torch
@@ -44,6 +50,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_RE = re.compile(r"^step-(\d+)$")
+COMPLETE_FILE = "checkpoint.json"  # written last: a folder without it is incomplete
 
 
 class Callback:
@@ -126,13 +133,23 @@ def flat_config(sections: dict[str, dict]) -> dict[str, Any]:
 
 
 def latest_checkpoint(folder: str | os.PathLike | None) -> Path | None:
-    """The ``step-N`` checkpoint with the largest N in ``folder`` (complete ones only), or None."""
+    """The ``step-N`` checkpoint with the largest N in ``folder`` that is complete (has
+    ``checkpoint.json``), or None; incomplete ones are skipped with a warning."""
     if folder is None or not Path(folder).is_dir():
         return None
-    found = [
+    found = sorted(
         (int(m.group(1)), p) for p in Path(folder).iterdir() if (m := CHECKPOINT_RE.match(p.name))
-    ]
-    return max(found)[1] if found else None
+    )
+    for _, path in reversed(found):
+        if (path / COMPLETE_FILE).is_file():
+            return path
+        logger.warning("skipping %s: incomplete (no %s)", path, COMPLETE_FILE)
+    return None
+
+
+def fingerprint_differences(saved: dict, current: dict) -> list[str]:
+    """Keys whose values differ between two run fingerprints (``TrainLoop.fingerprint``)."""
+    return sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
 
 
 class TrainLoop:
@@ -150,6 +167,8 @@ class TrainLoop:
         callbacks: ``Callback`` objects (e.g. ``optim.GradualUnfreezing``).
         checkpoint_dir: folder of ``step-N`` checkpoints (needed for save_strategy and resume).
         run_name, tracker_config: passed to ``accelerator.init_trackers`` when trackers are on.
+        fingerprint: ``() -> {name: value}`` of what determines the run (data hashes, settings);
+            stored in every checkpoint and compared on resume (computed only when needed).
     """
 
     def __init__(
@@ -168,6 +187,7 @@ class TrainLoop:
         checkpoint_dir: str | os.PathLike | None = None,
         run_name: str = "textxfer",
         tracker_config: dict | None = None,
+        fingerprint: Callable[[], dict] | None = None,
     ) -> None:
         from .optim import build_scheduler
 
@@ -198,11 +218,11 @@ class TrainLoop:
         self.total_steps = args.max_steps or args.epochs * self.steps_per_epoch
         make_scheduler = make_scheduler or (lambda opt, n: build_scheduler(opt, args, n))
         self.scheduler = make_scheduler(optimizer, self.total_steps)
+        # The scheduler is stepped by hand (once per optimizer step), not prepared (Accelerate
+        # would step it num_processes times); checkpoints hold its state as JSON.
         self.model, self.optimizer = accelerator.prepare(model, optimizer)
         self.state = LoopState()
-        # The scheduler is stepped by hand (once per optimizer step), so it is registered for
-        # checkpointing rather than prepared (Accelerate would step it num_processes times).
-        accelerator.register_for_checkpointing(self.scheduler, self.state)
+        self._fingerprint_fn, self._fingerprint = fingerprint, None
         self._snapshot_ids = {id(p) for g in optimizer.param_groups for p in g["params"]}
         self._grad_norm = None
         self._pending_loss = 0.0  # tensor sum of micro-batch losses not yet in state.loss_sum
@@ -243,41 +263,102 @@ class TrainLoop:
         self._callback("on_evaluate", metrics)
         return metrics
 
+    @property
+    def fingerprint(self) -> dict | None:
+        """What determines this run (from the ``fingerprint`` callable), computed once."""
+        if self._fingerprint is None and self._fingerprint_fn is not None:
+            self._fingerprint = dict(self._fingerprint_fn())
+        return self._fingerprint
+
     def resume(self) -> Path | None:
-        """Load the latest checkpoint of ``checkpoint_dir``; None (and a warning) when none."""
+        """Load the latest complete checkpoint of ``checkpoint_dir``; None (and a warning) when
+        there is none.
+
+        Raises:
+            ConfigError: the checkpoint was made with other data or settings (unless
+                ``args.resume`` is ``"force"``).
+        """
         path = latest_checkpoint(self.checkpoint_dir)
         if path is None:
             logger.warning(
                 "resume: no checkpoint in %s; starting from scratch", self.checkpoint_dir
             )
             return None
-        self.accelerator.load_state(str(path))
+        self._check_fingerprint(path, read_json(path / COMPLETE_FILE))
+        self._load_checkpoint(path)
         logger.info("resumed from %s (step %d)", path, self.state.global_step)
         return path
 
+    def _check_fingerprint(self, path: Path, info: dict) -> None:
+        saved, current = info.get("fingerprint") or {}, self.fingerprint
+        if current is None or self.args.resume == "force":
+            return
+        differs = fingerprint_differences(saved, current)
+        if differs:
+            raise ConfigError(
+                f"checkpoint {path} was made with other data or settings (differs in: "
+                f"{', '.join(differs[:6])}); run with the data and settings it was made with, pass "
+                "--resume force to continue from it anyway, or another --checkpoint-dir to start afresh"
+            )
+
+    def _load_checkpoint(self, path: Path) -> None:
+        import torch
+        from safetensors.torch import load_file, load_model
+
+        load_model(self.accelerator.unwrap_model(self.model), str(path / "model.safetensors"))
+        optimizer = torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True)
+        self.optimizer.load_state_dict(optimizer)
+        self.scheduler.load_state_dict(read_json(path / "scheduler.json"))
+        scaler = getattr(self.accelerator, "scaler", None)
+        if scaler is not None and (path / "scaler.json").is_file():
+            scaler.load_state_dict(read_json(path / "scaler.json"))
+        state = read_json(path / "loop_state.json")
+        if (path / "best_weights.safetensors").is_file():
+            state["best_weights"] = load_file(str(path / "best_weights.safetensors"))
+        self.state.load_state_dict(state)
+
     def save_checkpoint(self) -> Path:
-        """``accelerator.save_state`` into ``step-N`` (written to a temp folder, then renamed)."""
+        """Write ``step-N`` (see the module docstring): a temp folder, then one rename."""
         acc, step = self.accelerator, self.state.global_step
         final = self.checkpoint_dir / f"step-{step:08d}"
         tmp = self.checkpoint_dir / f".step-{step:08d}.tmp"
-        if acc.is_main_process and tmp.exists():
-            shutil.rmtree(tmp)
-        acc.wait_for_everyone()
         # Only the main process's LoopState is saved: make the one per-rank field rank-agnostic
         # (the mean over ranks of the pending loss sums gives the same logged mean).
         self._fold_loss()
         self.state.loss_sum = float(acc.reduce(self._tensor(self.state.loss_sum), reduction="mean"))
-        acc.save_state(str(tmp))
-        acc.wait_for_everyone()
+        fingerprint = self.fingerprint
         if acc.is_main_process:
-            info = {k: v for k, v in self.state.state_dict().items() if k != "best_weights"}
-            atomic_write_json(tmp / "loop_state.json", info)
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir(parents=True)
+            self._write_checkpoint(tmp, fingerprint)
             if final.exists():
                 shutil.rmtree(final)
             os.replace(tmp, final)
             self._prune_checkpoints()
         acc.wait_for_everyone()
         return final
+
+    def _write_checkpoint(self, folder: Path, fingerprint: dict | None) -> None:
+        import torch
+        from safetensors.torch import save_file, save_model
+
+        from .. import __version__
+
+        save_model(self.accelerator.unwrap_model(self.model), str(folder / "model.safetensors"))
+        torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
+        atomic_write_json(folder / "scheduler.json", self.scheduler.state_dict())
+        scaler = getattr(self.accelerator, "scaler", None)
+        if scaler is not None:
+            atomic_write_json(folder / "scaler.json", scaler.state_dict())
+        state = self.state.state_dict()
+        best = state.pop("best_weights")
+        if best:
+            save_file({k: v.contiguous() for k, v in best.items()}, str(folder / "best_weights.safetensors"))
+        atomic_write_json(folder / "loop_state.json", state)
+        complete = {"step": self.state.global_step, "fingerprint": fingerprint,
+                    "textxfer_version": __version__}  # fmt: skip
+        atomic_write_json(folder / COMPLETE_FILE, complete)
 
     # ---------------------------------------------------------------- stepping
     def _run_epoch(self, bar) -> None:
