@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..io import atomic_write_json, read_json
 
 if TYPE_CHECKING:
@@ -306,7 +306,14 @@ class TrainLoop:
         from safetensors.torch import load_file, load_model
 
         load_model(self.accelerator.unwrap_model(self.model), str(path / "model.safetensors"))
-        optimizer = torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True)
+        try:  # weights_only: tensors and plain values only, never an object that runs code
+            optimizer = torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - pickle.UnpicklingError, RuntimeError, EOFError
+            raise DataError(
+                f"{path / 'optimizer.pt'} is not a plain tensor file ({type(err).__name__}); "
+                "textxfer reads checkpoints without running code from them, so it is not loaded. "
+                "Delete that checkpoint folder, or pass another --checkpoint-dir"
+            ) from err
         self.optimizer.load_state_dict(optimizer)
         self.scheduler.load_state_dict(read_json(path / "scheduler.json"))
         scaler = getattr(self.accelerator, "scaler", None)
