@@ -11,7 +11,6 @@ import json
 import os
 import pickle
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -150,7 +149,9 @@ def test_saved_configs_never_carry_overwrite(fx, tmp_path):
     assert json.loads((grid / "textxfer.json").read_text())["kind"] == "compare"
 
 
-def test_a_killed_compare_folder_resumes_without_overwrite_and_overwrite_starts_afresh(fx, tmp_path):
+def test_a_killed_compare_folder_resumes_without_overwrite_and_overwrite_starts_afresh(
+    fx, tmp_path
+):
     grid = tmp_path / "grid"
     argv = ["compare", fx["data"], "--sizes", "[full]", "--seeds", "[0,1]", "--out", str(grid)]
     with ftutil.quiet():
@@ -261,10 +262,10 @@ def test_an_incomplete_newest_checkpoint_is_skipped(tmp_path):
 
 
 def test_resume_refuses_other_settings_and_force_continues(fx, tmp_path):
+    from textxfer.data import DataArgs
     from textxfer.errors import ConfigError
     from textxfer.finetune import finetune
     from textxfer.train.args import ModelArgs
-    from textxfer.data import DataArgs
 
     common = dict(max_steps=4, save_strategy="steps", save_steps=2, eval_strategy="no",
                   checkpoint_dir=str(tmp_path / "ck"))  # fmt: skip
@@ -276,11 +277,22 @@ def test_resume_refuses_other_settings_and_force_continues(fx, tmp_path):
         with pytest.raises(ConfigError, match=r"differs in: data.train"):
             finetune(ModelArgs(fx["bert"]), DataArgs(fx["data"], k=5),
                      ftutil.train_args(**common, resume=True))  # fmt: skip
-        forced = finetune(ModelArgs(fx["bert"]), DataArgs(fx["data"]),
-                          ftutil.train_args(**{**common, "max_steps": 6}, resume="force", lr=1e-4))
-        same = finetune(ModelArgs(fx["bert"]), DataArgs(fx["data"]),
-                        ftutil.train_args(**{**common, "max_steps": 6}, resume=True, lr=1e-4,
-                                          progress_bar=True, logging_steps=1))  # neutral: fine
+        forced = finetune(
+            ModelArgs(fx["bert"]),
+            DataArgs(fx["data"]),
+            ftutil.train_args(**{**common, "max_steps": 6}, resume="force", lr=1e-4),
+        )
+        same = finetune(
+            ModelArgs(fx["bert"]),
+            DataArgs(fx["data"]),
+            ftutil.train_args(
+                **{**common, "max_steps": 6},
+                resume=True,
+                lr=1e-4,
+                progress_bar=True,
+                logging_steps=1,
+            ),
+        )  # neutral: fine
     assert forced.global_step == 6 and same.global_step == 6
 
 
@@ -314,9 +326,13 @@ def test_a_lora_adapter_loads_with_peft_automodel_for_any_class_count(bert, tmp_
         peft_model = AutoPeftModelForSequenceClassification.from_pretrained("run/adapter").eval()
         merged = AutoModelForSequenceClassification.from_pretrained("run").eval()
     assert peft_model.config.id2label == {0: "bad", 1: "good", 2: "meh"}
-    batch = AutoTokenizer.from_pretrained("run")(["a great film", "boring"], return_tensors="pt", padding=True)
+    batch = AutoTokenizer.from_pretrained("run")(
+        ["a great film", "boring"], return_tensors="pt", padding=True
+    )
     with torch.no_grad():
-        torch.testing.assert_close(peft_model(**batch).logits, merged(**batch).logits, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(
+            peft_model(**batch).logits, merged(**batch).logits, atol=1e-5, rtol=1e-4
+        )
 
 
 def test_accelerate_launch_asking_for_processes_it_does_not_start_is_refused(monkeypatch):
@@ -326,13 +342,16 @@ def test_accelerate_launch_asking_for_processes_it_does_not_start_is_refused(mon
     monkeypatch.setenv("ACCELERATE_USE_CPU", "False")
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     monkeypatch.setattr(accel, "_asked_processes", lambda: 2)
-    with pytest.raises(ConfigError, match=r"--multi_gpu --num_processes 2.*torchrun --nproc_per_node 2"):
+    with pytest.raises(
+        ConfigError, match=r"--multi_gpu --num_processes 2.*torchrun --nproc_per_node 2"
+    ):
         accel.check_launcher()
     monkeypatch.setenv("WORLD_SIZE", "2")  # two processes did start
     accel.check_launcher()
 
 
-@pytest.mark.skipif(shutil.which("accelerate") is None and not (Path(sys.executable).parent / "accelerate").exists(),
+@pytest.mark.slow  # ~20 s of interpreter start-up; check_launcher's logic is tested above
+@pytest.mark.skipif(not (Path(sys.executable).parent / "accelerate").exists(),
                     reason="accelerate CLI not installed")  # fmt: skip
 def test_accelerate_launch_num_processes_2_on_cpu_says_what_to_run(fx, tmp_path):
     launcher = Path(sys.executable).parent / "accelerate"
@@ -356,5 +375,9 @@ def test_training_logs_the_world_size(fx, tmp_path, caplog):
     from textxfer.train.args import ModelArgs
 
     with ftutil.quiet(), caplog.at_level(logging.INFO, logger="textxfer"):
-        finetune(ModelArgs(fx["bert"]), DataArgs(fx["data"]), ftutil.train_args(max_steps=1, eval_strategy="no"))
+        finetune(
+            ModelArgs(fx["bert"]),
+            DataArgs(fx["data"]),
+            ftutil.train_args(max_steps=1, eval_strategy="no"),
+        )
     assert "finetune: 1 process(es) (NO)" in caplog.text

@@ -264,7 +264,9 @@ def _check_folder(path: Path, overwrite: bool, resume_kinds: tuple[str, ...]) ->
 
 def _check_file(path: Path, overwrite: bool) -> None:
     if path.is_dir():
-        raise OutputError(f"--out {str(path)!r} is a folder; pass a file name, e.g. predictions.csv")
+        raise OutputError(
+            f"--out {str(path)!r} is a folder; pass a file name, e.g. predictions.csv"
+        )
     if path.exists() and not overwrite:
         raise OutputError(
             f"--out {str(path)!r} exists; pass --overwrite to replace it, or another --out"
@@ -327,7 +329,9 @@ def remove_stale_temps(path: str | Path, inside: bool = False) -> list[Path]:
         pattern = re.compile(_TMP_NAME.format(name=re.escape(path.name)))
         found += [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)]
     if inside and path.is_dir():
-        found += [p for p in path.rglob(".*.tmp*") if re.fullmatch(_TMP_NAME.format(name=".+"), p.name)]
+        found += [
+            p for p in path.rglob(".*.tmp*") if re.fullmatch(_TMP_NAME.format(name=".+"), p.name)
+        ]
     for stale in found:
         if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)

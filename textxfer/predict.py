@@ -40,7 +40,9 @@ class PredictArgs(Args):
     input: str | None = field(None, help="CSV/TSV/JSON/JSONL/Parquet file with a text column")
     text_column: str = field("text", help="text column of --input")
     out: str | None = field(None, help="write the predictions CSV here (default: print them)")
-    overwrite: bool = field(False, help="replace the --out file when it exists", metadata={"per_run": True})
+    overwrite: bool = field(
+        False, help="replace the --out file when it exists", metadata={"per_run": True}
+    )
 
 
 class Predictor(Protocol):

@@ -48,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
                 detail = repr(outcome.exc) if outcome.exc else outcome.error_line
                 print(f"{verdict:<10} {case.id:<34} rc={outcome.rc} {detail[:150]}", flush=True)
     total = sum(counts.values())
-    print(f"{total} cases: " + ", ".join(f"{k} {counts[k]}" for k in ("clear", "misleading", "traceback", "silent")))
+    print(
+        f"{total} cases: "
+        + ", ".join(f"{k} {counts[k]}" for k in ("clear", "misleading", "traceback", "silent"))
+    )
     return 0
 
 

@@ -33,9 +33,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import Args, build_configs, dump_yaml, field
+from ..config import Args, build_configs, field
 from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, read_json, write_tables
+from ..io import atomic_write_json, atomic_write_text, read_json, release_output, write_tables
 from .cells import Cell, CellStore, cell_id, run_cells, slug
 from .registry import get_method, run_method
 
@@ -94,10 +94,12 @@ class CrossDomainArgs(Args):
         [0], help="seeds of the methods and the adaptation (mean ± sd over them)"
     )
     out: str = field(
-        "runs/crossdomain", help="output folder (cells/, adapted/, results.*); a rerun continues there"
+        "runs/crossdomain",
+        help="output folder (cells/, adapted/, results.*); a rerun continues there",
     )
     overwrite: bool = field(
-        False, help="start afresh: replace --out when it holds a textxfer run (never other files)",
+        False,
+        help="start afresh: replace --out when it holds a textxfer run (never other files)",
         metadata={"per_run": True},
     )
     smoke: bool = field(False, help="tiny settings for CI: 40 rows per split, 2 steps per stage")

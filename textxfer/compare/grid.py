@@ -24,7 +24,14 @@ import pandas as pd
 
 from ..config import Args, dump_yaml, field, to_sections
 from ..errors import ConfigError
-from ..io import MARKER, atomic_write_json, atomic_write_text, prepare_output, release_output, write_tables
+from ..io import (
+    MARKER,
+    atomic_write_json,
+    atomic_write_text,
+    prepare_output,
+    release_output,
+    write_tables,
+)
 from .cells import Cell, CellStore, cell_id, run_cells
 from .registry import get_method, run_method
 
@@ -81,11 +88,13 @@ class CompareArgs(Args):
     )
     num_proc: int = field(1, help="processes for augmentation")
     out: str = field(
-        "runs/compare", help="output folder (cells/, results.csv/.parquet/.json, report); a rerun "
-        "continues the grid there"
+        "runs/compare",
+        help="output folder (cells/, results.csv/.parquet/.json, report); a rerun "
+        "continues the grid there",
     )
     overwrite: bool = field(
-        False, help="start afresh: replace --out when it holds a textxfer run (never other files)",
+        False,
+        help="start afresh: replace --out when it holds a textxfer run (never other files)",
         metadata={"per_run": True},
     )
     smoke: bool = field(

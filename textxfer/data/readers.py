@@ -150,7 +150,9 @@ def clean_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     label (with a warning count); error if none remain."""
     text = frame["text"].astype("string").str.strip()
     bad_text = text.isna() | (text == "")
-    labels = pd.Series([normalise_label(v) for v in frame["label"]], index=frame.index, dtype=object)
+    labels = pd.Series(
+        [normalise_label(v) for v in frame["label"]], index=frame.index, dtype=object
+    )
     bad_label = labels.isna()
     bad = bad_text | bad_label
     if bad.all():

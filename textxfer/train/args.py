@@ -91,19 +91,23 @@ class TrainArgs(Args):
     """How to train: optimizer, schedule, batches, evaluation, early stopping, checkpoints."""
 
     out: str | None = field(
-        None, help="output folder (model, metrics, logs); null: keep nothing on disk",
+        None,
+        help="output folder (model, metrics, logs); null: keep nothing on disk",
         metadata=NEUTRAL,
     )
     overwrite: bool = field(
-        False, help="replace --out when it holds a textxfer run (never other files, nor an input)",
+        False,
+        help="replace --out when it holds a textxfer run (never other files, nor an input)",
         metadata=PER_RUN,
     )
     checkpoint_dir: str | None = field(
         None, help="folder of resumable checkpoints (default: <out>.checkpoints)", metadata=NEUTRAL
     )
     resume: bool | str = field(
-        False, help="resume from the latest checkpoint in checkpoint_dir: true, false, or force "
-        "(resume even when the data or settings differ from the checkpoint's)", metadata=NEUTRAL,
+        False,
+        help="resume from the latest checkpoint in checkpoint_dir: true, false, or force "
+        "(resume even when the data or settings differ from the checkpoint's)",
+        metadata=NEUTRAL,
     )
     epochs: int = field(3, help="passes over the training data")
     max_steps: int | None = field(

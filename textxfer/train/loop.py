@@ -361,7 +361,10 @@ class TrainLoop:
         state = self.state.state_dict()
         best = state.pop("best_weights")
         if best:
-            save_file({k: v.contiguous() for k, v in best.items()}, str(folder / "best_weights.safetensors"))
+            save_file(
+                {k: v.contiguous() for k, v in best.items()},
+                str(folder / "best_weights.safetensors"),
+            )
         atomic_write_json(folder / "loop_state.json", state)
         complete = {"step": self.state.global_step, "fingerprint": fingerprint,
                     "textxfer_version": __version__}  # fmt: skip

@@ -93,7 +93,9 @@ def dataset_hash(dataset) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_fingerprint(config: dict[str, Any] | None, datasets: dict[str, Any], world_size: int) -> dict:
+def run_fingerprint(
+    config: dict[str, Any] | None, datasets: dict[str, Any], world_size: int
+) -> dict:
     """What determines a training run: its settings by ``section.field`` (less the fields marked
     ``neutral``, e.g. ``out`` or ``progress_bar``, and the ``data`` section, whose effect the data
     hashes cover), a hash of each dataset, and the number of processes (the global batch)."""
@@ -104,7 +106,9 @@ def run_fingerprint(config: dict[str, Any] | None, datasets: dict[str, Any], wor
     for section, values in (config or {}).items():
         if section != "data" and isinstance(values, dict):
             found.update({f"{section}.{k}": v for k, v in values.items() if k not in neutral})
-    found.update({f"data.{name}": dataset_hash(ds) for name, ds in datasets.items() if ds is not None})
+    found.update(
+        {f"data.{name}": dataset_hash(ds) for name, ds in datasets.items() if ds is not None}
+    )
     return json.loads(json.dumps(found, default=str))  # as it reads back from checkpoint.json
 
 
