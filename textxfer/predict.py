@@ -63,7 +63,7 @@ def as_texts(texts) -> list[str]:
     """
     if isinstance(texts, (str, bytes)):
         raise DataError(
-            "expected a list of texts, found a single string; wrap it in a list: predict([text])"
+            "expected a list of texts, found a single string; wrap it in a list: [text]"
         )
     texts = list(texts)
     bad = [type(t).__name__ for t in texts if not isinstance(t, str)]

@@ -199,6 +199,15 @@ def skops_untrusted(tmp: Path, fx: dict) -> None:
     write(folder / "textxfer.json", json.dumps(marker))
 
 
+def fake_wordnet_and_user_folder(tmp: Path, fx: dict) -> None:
+    """A WordNet source (empty files of the right names) and a user folder as the target."""
+    from textxfer.augment.wordnet import WORDNET_FILES
+
+    for name in WORDNET_FILES:
+        write(tmp / "wn-source" / name, "")
+    user_folder(tmp, fx)
+
+
 def no_pwned(fx: dict) -> bool:
     return not (Path(fx["tmp"]) / "pwned").exists()
 
@@ -207,846 +216,291 @@ BAD_UTF8 = "caf\u00e9 au lait is nice\n".encode("latin-1") * 5
 
 # ------------------------------------------------------------------------------------- cases
 D = "{data}"
+# fmt: off
 CASES: list[Case] = [
     # --- data: dataset names, files, folders, columns, labels --------------------------------
     Case("data-empty-name", ["data", "show", ""], r"no dataset given"),
-    Case(
-        "data-name-escapes-root",
-        ["data", "show", "{escape}"],
-        r"outside .*TEXTXFER_DATASETS",
-        setup=escape_root,
-        tags=("shared",),
-    ),  # fmt: skip
+    Case("data-name-escapes-root", ["data", "show", "{escape}"], r"outside .*TEXTXFER_DATASETS",
+         setup=escape_root, tags=("shared",)),
     Case("data-name-dotdot", ["data", "show", "../x"], r"not found|outside"),
     Case("data-missing", ["data", "show", "{tmp}/nope"], r"not found"),
-    Case(
-        "data-only-test",
-        ["data", "show", "{tmp}"],
-        r"no train split",
-        setup=folder_with({"test.csv": rows_csv(tiny_rows())}),
-    ),  # fmt: skip
-    Case(
-        "data-only-dev",
-        ["data", "show", "{tmp}"],
-        r"no train split",
-        setup=folder_with({"dev.csv": rows_csv(tiny_rows())}),
-    ),  # fmt: skip
-    Case(
-        "data-no-files",
-        ["data", "show", "{tmp}"],
-        r"no data files",
-        setup=folder_with({"readme.md": "hi"}),
-    ),  # fmt: skip
-    Case(
-        "data-bad-extension",
-        ["data", "show", "{tmp}/d.xlsx"],
-        r"extension",
-        setup=folder_with({"d.xlsx": "x"}),
-    ),  # fmt: skip
-    Case(
-        "data-empty-file",
-        ["data", "show", "{tmp}/d.csv"],
-        r"is empty",
-        setup=folder_with({"d.csv": ""}),
-    ),  # fmt: skip
-    Case(
-        "data-header-only",
-        ["data", "show", "{tmp}/d.csv"],
-        r"no data rows",
-        setup=folder_with({"d.csv": "text,label\n"}),
-    ),  # fmt: skip
-    Case(
-        "data-not-utf8",
-        ["data", "show", "{tmp}/d.csv"],
-        r"not valid UTF-8",
-        setup=folder_with({"d.csv": b"text,label\n" + b"caf\xe9,a\n" * 10}),
-    ),  # fmt: skip
-    Case(
-        "data-bad-json",
-        ["data", "show", "{tmp}/d.json"],
-        r"could not parse",
-        setup=folder_with({"d.json": "[{oops"}),
-    ),  # fmt: skip
-    Case(
-        "data-missing-label-column",
-        ["data", "show", D, "--label-column", "sentiment"],
-        r"expected columns .*sentiment",
-    ),  # fmt: skip
-    Case(
-        "data-missing-text-column",
-        ["data", "show", D, "--text-column", "body"],
-        r"expected columns .*body",
-    ),  # fmt: skip
-    Case(
-        "data-text-is-label",
-        ["data", "show", D, "--text-column", "label"],
-        r"text column.*label column|same column",
-    ),  # fmt: skip
-    Case(
-        "data-text-list-has-label",
-        ["data", "show", D, "--text-column", "[text,label]"],
-        r"text column.*label column|same column",
-    ),  # fmt: skip
-    Case(
-        "data-single-class",
-        ["data", "show", "{tmp}/d.csv"],
-        r"single class",
-        setup=folder_with({"d.csv": rows_csv([(t, "x") for t, _ in tiny_rows()])}),
-    ),  # fmt: skip
-    Case(
-        "data-all-empty-text",
-        ["data", "show", "{tmp}/d.csv"],
-        r"empty or null",
-        setup=folder_with({"d.csv": "text,label\n,a\n,b\n"}),
-    ),  # fmt: skip
+    Case("data-only-test", ["data", "show", "{tmp}"], r"no train split",
+         setup=folder_with({"test.csv": rows_csv(tiny_rows())})),
+    Case("data-only-dev", ["data", "show", "{tmp}"], r"no train split",
+         setup=folder_with({"dev.csv": rows_csv(tiny_rows())})),
+    Case("data-no-files", ["data", "show", "{tmp}"], r"no data files",
+         setup=folder_with({"readme.md": "hi"})),
+    Case("data-bad-extension", ["data", "show", "{tmp}/d.xlsx"], r"extension",
+         setup=folder_with({"d.xlsx": "x"})),
+    Case("data-empty-file", ["data", "show", "{tmp}/d.csv"], r"is empty",
+         setup=folder_with({"d.csv": ""})),
+    Case("data-header-only", ["data", "show", "{tmp}/d.csv"], r"no data rows",
+         setup=folder_with({"d.csv": "text,label\n"})),
+    Case("data-not-utf8", ["data", "show", "{tmp}/d.csv"], r"not valid UTF-8",
+         setup=folder_with({"d.csv": b"text,label\n" + b"caf\xe9,a\n" * 10})),
+    Case("data-bad-json", ["data", "show", "{tmp}/d.json"], r"could not parse",
+         setup=folder_with({"d.json": "[{oops"})),
+    Case("data-missing-label-column", ["data", "show", D, "--label-column", "sentiment"],
+         r"expected columns .*sentiment"),
+    Case("data-missing-text-column", ["data", "show", D, "--text-column", "body"],
+         r"expected columns .*body"),
+    Case("data-text-is-label", ["data", "show", D, "--text-column", "label"],
+         r"text column.*label column|same column"),
+    Case("data-text-list-has-label", ["data", "show", D, "--text-column", "[text,label]"],
+         r"text column.*label column|same column"),
+    Case("data-single-class", ["data", "show", "{tmp}/d.csv"], r"single class",
+         setup=folder_with({"d.csv": rows_csv([(t, "x") for t, _ in tiny_rows()])})),
+    Case("data-all-empty-text", ["data", "show", "{tmp}/d.csv"], r"empty or null",
+         setup=folder_with({"d.csv": "text,label\n,a\n,b\n"})),
     Case("data-k-abc", ["data", "show", D, "--k", "abc"], r"'k'.*expects an integer"),
     Case("data-k-zero", ["data", "show", D, "--k", "0"], r"k must be a positive"),
     Case("data-k-too-large", ["data", "show", D, "--k", "50"], r"k=50.*fewer rows"),
     Case("data-limit-float", ["data", "show", D, "--limit", "2.5"], r"'limit'.*integer"),
-    Case(
-        "data-test-size",
-        ["data", "show", "{tmp}/d.csv", "--test-size", "1.5"],
-        r"test_size must be a fraction",
-        setup=folder_with({"d.csv": rows_csv(tiny_rows())}),
-    ),  # fmt: skip
+    Case("data-test-size", ["data", "show", "{tmp}/d.csv", "--test-size", "1.5"],
+         r"test_size must be a fraction", setup=folder_with({"d.csv": rows_csv(tiny_rows())})),
     Case("data-dev-size-zero", ["data", "show", D, "--dev-size", "0"], r"dev_size"),
     Case("data-label-names-dup", ["data", "show", D, "--label-names", "a,a"], r"duplicates"),
-    Case(
-        "data-label-names-two",
-        ["data", "show", D, "--label-names", "bad,good"],
-        r"never occur in label_names.*known: \['bad', 'good'\]",
-    ),  # fmt: skip
+    Case("data-label-names-two", ["data", "show", D, "--label-names", "bad,good"],
+         r"never occur in label_names.*known: \['bad', 'good'\]"),
     Case("data-config-missing", ["data", "show", D, "--config", "{tmp}/none.yaml"], r"not found"),
-    Case(
-        "data-config-list",
-        ["data", "show", D, "--config", "{tmp}/c.yaml"],
-        r"mapping",
-        setup=folder_with({"c.yaml": "- a\n- b\n"}),
-    ),  # fmt: skip
-    Case(
-        "data-config-typo",
-        ["data", "show", D, "--config", "{tmp}/c.yaml"],
-        r"unknown option 'lable_column'.*did you mean",
-        setup=folder_with({"c.yaml": "lable_column: y\n"}),
-    ),  # fmt: skip
-    Case(
-        "data-config-bad-yaml",
-        ["data", "show", D, "--config", "{tmp}/c.yaml"],
-        r"not valid YAML",
-        setup=folder_with({"c.yaml": "a: [1, 2\n"}),
-    ),  # fmt: skip
-    Case(
-        "data-target-other-labels",
-        ["data", "show", D, "--target", "{tmp}/t.csv"],
-        r"labels .* never uses|same label set",
-        setup=folder_with({"t.csv": relabel({"positive": ["x"], "negative": ["y"]})}),
-    ),  # fmt: skip
+    Case("data-config-list", ["data", "show", D, "--config", "{tmp}/c.yaml"], r"mapping",
+         setup=folder_with({"c.yaml": "- a\n- b\n"})),
+    Case("data-config-typo", ["data", "show", D, "--config", "{tmp}/c.yaml"],
+         r"unknown option 'lable_column'.*did you mean", setup=folder_with({"c.yaml": "lable_column: y\n"})),
+    Case("data-config-bad-yaml", ["data", "show", D, "--config", "{tmp}/c.yaml"], r"not valid YAML",
+         setup=folder_with({"c.yaml": "a: [1, 2\n"})),
+    Case("data-target-other-labels", ["data", "show", D, "--target", "{tmp}/t.csv"],
+         r"labels .* never uses|same label set",
+         setup=folder_with({"t.csv": relabel({"positive": ["x"], "negative": ["y"]})})),
     # silent wrong results that must now be right
-    Case(
-        "labels-numeric-forms",
-        ["data", "show", "{tmp}/d.csv", "--json"],
-        kind="ok",
-        setup=folder_with(
-            {"d.csv": relabel({"positive": ["1", "1.0", " 1"], "negative": ["0", "0.0"]})}
-        ),
-        ok=lambda fx: sorted(_json_out(fx)["train"]["labels"]) == ["0", "1"],
-    ),  # fmt: skip
-    Case(
-        "labels-nan-dropped",
-        ["data", "show", "{tmp}/d.csv", "--json"],
-        kind="ok",
-        setup=folder_with(
-            {"d.csv": relabel({"positive": ["pos", "NaN"], "negative": ["neg", "nan"]})}
-        ),
-        ok=lambda fx: sorted(_json_out(fx)["train"]["labels"]) == ["neg", "pos"],
-    ),  # fmt: skip
-    Case(
-        "labels-sorted-not-row-order",
-        ["data", "show", "{tmp}/d.csv", "--json"],
-        kind="ok",
-        setup=folder_with({"d.csv": relabel({"positive": ["zebra"], "negative": ["apple"]})}),
-        ok=lambda fx: list(_json_out(fx)["train"]["labels"]) == ["apple", "zebra"],
-    ),  # fmt: skip
-    Case(
-        "sst2-negative-is-0",
-        ["data", "show", "sst2", "--json", "--limit", "50"],
-        kind="ok",
-        ok=lambda fx: list(_json_out(fx)["test"]["labels"]) == ["negative", "positive"],
-        tags=("shared",),
-    ),  # fmt: skip
-    Case(
-        "csv-semicolon",
-        ["data", "show", "{tmp}/d.csv", "--json"],
-        kind="ok",
-        setup=folder_with({"d.csv": rows_csv(tiny_rows(), sep=";")}),
-        ok=lambda fx: _json_out(fx)["train"]["rows"] > 0,
-    ),  # fmt: skip
-    Case(
-        "csv-tab",
-        ["data", "show", "{tmp}/d.csv", "--json"],
-        kind="ok",
-        setup=folder_with({"d.csv": rows_csv(tiny_rows(), sep="\t")}),
-        ok=lambda fx: _json_out(fx)["train"]["rows"] > 0,
-    ),  # fmt: skip
-    Case(
-        "label-names-list",
-        ["data", "show", D, "--json", "--label-names", "positive,negative"],
-        kind="ok",
-        ok=lambda fx: list(_json_out(fx)["train"]["labels"]) == ["positive", "negative"],
-    ),  # fmt: skip
+    Case("labels-numeric-forms", ["data", "show", "{tmp}/d.csv", "--json"], kind="ok",
+         setup=folder_with({"d.csv": relabel({"positive": ["1", "1.0", " 1"], "negative": ["0", "0.0"]})}),
+         ok=lambda fx: sorted(_json_out(fx)["train"]["labels"]) == ["0", "1"]),
+    Case("labels-nan-dropped", ["data", "show", "{tmp}/d.csv", "--json"], kind="ok",
+         setup=folder_with({"d.csv": relabel({"positive": ["pos", "NaN"], "negative": ["neg", "nan"]})}),
+         ok=lambda fx: sorted(_json_out(fx)["train"]["labels"]) == ["neg", "pos"]),
+    Case("labels-sorted-not-row-order", ["data", "show", "{tmp}/d.csv", "--json"], kind="ok",
+         setup=folder_with({"d.csv": relabel({"positive": ["zebra"], "negative": ["apple"]})}),
+         ok=lambda fx: list(_json_out(fx)["train"]["labels"]) == ["apple", "zebra"]),
+    Case("sst2-negative-is-0", ["data", "show", "sst2", "--json", "--limit", "50"], kind="ok",
+         ok=lambda fx: list(_json_out(fx)["test"]["labels"]) == ["negative", "positive"],
+         tags=("shared",)),
+    Case("csv-semicolon", ["data", "show", "{tmp}/d.csv", "--json"], kind="ok",
+         setup=folder_with({"d.csv": rows_csv(tiny_rows(), sep=";")}),
+         ok=lambda fx: _json_out(fx)["train"]["rows"] > 0),
+    Case("csv-tab", ["data", "show", "{tmp}/d.csv", "--json"], kind="ok",
+         setup=folder_with({"d.csv": rows_csv(tiny_rows(), sep="\t")}),
+         ok=lambda fx: _json_out(fx)["train"]["rows"] > 0),
+    Case("label-names-list", ["data", "show", D, "--json", "--label-names", "positive,negative"],
+         kind="ok", ok=lambda fx: list(_json_out(fx)["train"]["labels"]) == ["positive", "negative"]),
     # --- data sample --out: nothing is lost -------------------------------------------------
-    Case(
-        "sample-out-user-folder",
-        ["data", "sample", D, "--k", "2", "--out", "{tmp}/precious"],
-        r"not a textxfer run folder|files textxfer did not write",
-        setup=user_folder,
-        kind="loss",
-        ok=_kept("precious/thesis.txt", "years of work\n"),
-    ),  # fmt: skip
-    Case(
-        "sample-out-user-folder-overwrite",
-        ["data", "sample", D, "--k", "2", "--out", "{tmp}/precious", "--overwrite"],
-        r"not a textxfer run folder|files textxfer did not write",
-        setup=user_folder,
-        kind="loss",
-        ok=_kept("precious/thesis.txt", "years of work\n"),
-    ),  # fmt: skip
-    Case(
-        "sample-out-file",
-        ["data", "sample", D, "--k", "2", "--out", "{tmp}/notes.txt"],
-        r"is a file",
-        setup=user_file,
-        kind="loss",
-        ok=_kept("notes.txt", "my notes\n"),
-    ),  # fmt: skip
-    Case(
-        "sample-out-is-input",
-        ["data", "sample", "{tmp}/run", "--k", "1", "--out", "{tmp}/run"],
-        r"input",
-        setup=run_folder,
-        kind="loss",
-    ),  # fmt: skip
-    Case(
-        "sample-out-inside-input",
-        ["data", "sample", "{tmp}/d", "--k", "1", "--out", "{tmp}/d/few"],
-        r"input",
-        setup=folder_with({"d/train.csv": rows_csv(tiny_rows())}),
-        kind="loss",
-    ),  # fmt: skip
+    Case("sample-out-user-folder", ["data", "sample", D, "--k", "2", "--out", "{tmp}/precious"],
+         r"not a textxfer run folder|files textxfer did not write", setup=user_folder, kind="loss",
+         ok=_kept("precious/thesis.txt", "years of work\n")),
+    Case("sample-out-user-folder-overwrite",
+         ["data", "sample", D, "--k", "2", "--out", "{tmp}/precious", "--overwrite"],
+         r"not a textxfer run folder|files textxfer did not write", setup=user_folder, kind="loss",
+         ok=_kept("precious/thesis.txt", "years of work\n")),
+    Case("sample-out-file", ["data", "sample", D, "--k", "2", "--out", "{tmp}/notes.txt"],
+         r"is a file", setup=user_file, kind="loss", ok=_kept("notes.txt", "my notes\n")),
+    Case("sample-out-is-input", ["data", "sample", "{tmp}/run", "--k", "1", "--out", "{tmp}/run"],
+         r"input", setup=run_folder, kind="loss"),
+    Case("sample-out-inside-input", ["data", "sample", "{tmp}/d", "--k", "1", "--out", "{tmp}/d/few"],
+         r"input", setup=folder_with({"d/train.csv": rows_csv(tiny_rows())}), kind="loss"),
     Case("sample-out-empty", ["data", "sample", D, "--k", "2", "--out", ""], r"--out is empty"),
-    Case(
-        "sample-out-run-no-overwrite",
-        ["data", "sample", D, "--k", "3", "--out", "{tmp}/run"],
-        r"--overwrite",
-        setup=run_folder,
-        kind="loss",
-    ),  # fmt: skip
-    Case(
-        "sample-out-run-overwrite",
-        ["data", "sample", D, "--k", "3", "--out", "{tmp}/run", "--overwrite"],
-        kind="ok",
-        setup=run_folder,
-        ok=lambda fx: (Path(fx["tmp"]) / "run" / "train.csv").read_text().count("\n") == 7,
-    ),  # fmt: skip
+    Case("sample-out-run-no-overwrite", ["data", "sample", D, "--k", "3", "--out", "{tmp}/run"],
+         r"--overwrite", setup=run_folder, kind="loss"),
+    Case("sample-out-run-overwrite", ["data", "sample", D, "--k", "3", "--out", "{tmp}/run", "--overwrite"],
+         kind="ok", setup=run_folder,
+         ok=lambda fx: (Path(fx["tmp"]) / "run" / "train.csv").read_text().count("\n") == 7),
     # --- augment ----------------------------------------------------------------------------
-    Case(
-        "augment-unknown-recipe",
-        ["augment", D, "--recipe", "nope", "--out", "{tmp}/a"],
-        r"unknown recipe|not found",
-    ),  # fmt: skip
+    Case("augment-unknown-recipe", ["augment", D, "--recipe", "nope", "--out", "{tmp}/a"],
+         r"unknown recipe|not found"),
     Case("augment-n-aug-negative", ["augment", D, "--n-aug", "-1", "--out", "{tmp}/a"], r"n_aug"),
     Case("augment-alpha", ["augment", D, "--alpha", "2", "--out", "{tmp}/a"], r"alpha must be"),
     Case("augment-num-proc", ["augment", D, "--num-proc", "0", "--out", "{tmp}/a"], r"num_proc"),
-    Case(
-        "augment-again",
-        ["augment", "{tmp}/aug", "--recipe", "swap", "--out", "{tmp}/aug2"],
-        r"already augmented",
-        setup=augmented_folder,
-    ),  # fmt: skip
-    Case(
-        "augment-out-user-folder",
-        ["augment", D, "--recipe", "swap", "--n-aug", "1", "--out", "{tmp}/precious"],
-        r"not a textxfer run folder|files textxfer did not write",
-        setup=user_folder,
-        kind="loss",
-        ok=_kept("precious/thesis.txt", "years of work\n"),
-    ),  # fmt: skip
-    Case(
-        "augment-w2v-pickle",
-        ["augment", D, "--recipe", "eda_w2v", "--w2v-model", "{tmp}/v.kv", "--out", "{tmp}/a"],
-        r"pickle",
-        setup=folder_with({"v.kv": "x"}),
-        kind="code",
-    ),  # fmt: skip
-    Case(
-        "augment-w2v-missing",
-        ["augment", D, "--recipe", "eda_w2v", "--w2v-model", "{tmp}/v.bin", "--out", "{tmp}/a"],
-        r"not found",
-    ),  # fmt: skip
-    Case(
-        "augment-no-nlpaug",
-        ["augment", D, "--recipe", "eda_nlpaug", "--out", "{tmp}/a", "--use-cache", "false"],
-        r"textxfer\[aug\]",
-        hide=("nlpaug",),
-    ),  # fmt: skip
-    Case(
-        "augment-mlm-missing",
-        ["augment", D, "--recipe", "mlm", "--mlm-model", "{tmp}/nomodel", "--out", "{tmp}/a"],
-        r"not found|no such|does not exist",
-    ),  # fmt: skip
+    Case("augment-again", ["augment", "{tmp}/aug", "--recipe", "swap", "--out", "{tmp}/aug2"],
+         r"already augmented", setup=augmented_folder),
+    Case("augment-out-user-folder", ["augment", D, "--recipe", "swap", "--n-aug", "1", "--out", "{tmp}/precious"],
+         r"not a textxfer run folder|files textxfer did not write", setup=user_folder, kind="loss",
+         ok=_kept("precious/thesis.txt", "years of work\n")),
+    Case("augment-w2v-pickle", ["augment", D, "--recipe", "eda_w2v", "--w2v-model", "{tmp}/v.kv", "--out", "{tmp}/a"],
+         r"pickle", setup=folder_with({"v.kv": "x"}), kind="code"),
+    Case("augment-w2v-missing", ["augment", D, "--recipe", "eda_w2v", "--w2v-model", "{tmp}/v.bin", "--out", "{tmp}/a"],
+         r"not found"),
+    Case("augment-no-nlpaug", ["augment", D, "--recipe", "eda_nlpaug", "--out", "{tmp}/a", "--use-cache", "false"],
+         r"textxfer\[aug\]", hide=("nlpaug",)),
+    Case("augment-mlm-missing", ["augment", D, "--recipe", "mlm", "--mlm-model", "{tmp}/nomodel", "--out", "{tmp}/a"],
+         r"not found|no such|does not exist"),
     Case("augment-out-empty", ["augment", D, "--recipe", "swap", "--out", ""], r"--out is empty"),
     # --- baseline ---------------------------------------------------------------------------
-    Case(
-        "baseline-unknown-method",
-        ["baseline", D, "--method", "nope", "--out", "{tmp}/b"],
-        r"unknown baseline method 'nope'",
-    ),  # fmt: skip
-    Case(
-        "baseline-empty-method",
-        ["baseline", D, "--method", ",", "--out", "{tmp}/b"],
-        r"--method is empty",
-    ),
-    Case(
-        "baseline-min-df",
-        ["baseline", D, "--min-df", "1000", "--out", "{tmp}/b"],
-        r"min_df.*1000.*20",
-    ),
-    Case(
-        "baseline-min-df-prunes-all",
-        ["baseline", D, "--min-df", "20", "--out", "{tmp}/b"],
-        r"min_df.*no term|no terms",
-    ),  # fmt: skip
-    Case(
-        "baseline-ngram-range",
-        ["baseline", D, "--ngram-range", "[2,1]", "--out", "{tmp}/b"],
-        r"ngram_range",
-    ),
-    Case(
-        "baseline-C-abc",
-        ["baseline", D, "--C", "abc", "--out", "{tmp}/b"],
-        r"'C'.*expects a number",
-    ),
-    Case(
-        "baseline-class-weight",
-        ["baseline", D, "--class-weight", "heavy", "--out", "{tmp}/b"],
-        r"class_weight",
-    ),
-    Case(
-        "baseline-eval-split-train",
-        ["baseline", D, "--eval-split", "train", "--out", "{tmp}/b"],
-        r"invalid choice: 'train'",
-    ),  # fmt: skip
-    Case(
-        "baseline-w2v-pickle",
-        ["baseline", D, "--method", "w2v-lr", "--w2v-vectors", "{tmp}/v.kv", "--out", "{tmp}/b"],
-        r"pickle",
-        setup=folder_with({"v.kv": "x"}),
-        kind="code",
-    ),  # fmt: skip
-    Case(
-        "baseline-no-gensim",
-        ["baseline", D, "--method", "w2v-lr", "--out", "{tmp}/b"],
-        r"textxfer\[w2v\]",
-        hide=("gensim",),
-    ),  # fmt: skip
-    Case(
-        "baseline-max-length",
-        [
-            "baseline",
-            D,
-            "--method",
-            "features-lr",
-            "--model",
-            "{bert}",
-            "--max-length",
-            "100000",
-            "--out",
-            "{tmp}/b",
-        ],
-        r"max_length 100000.*128",
-    ),  # fmt: skip
-    Case(
-        "baseline-augmented-again",
-        ["baseline", "{tmp}/aug", "--augment", "swap", "--out", "{tmp}/b"],
-        r"already augmented",
-        setup=augmented_folder,
-    ),  # fmt: skip
-    Case(
-        "baseline-out-user-folder",
-        ["baseline", D, "--out", "{tmp}/precious"],
-        r"not a textxfer run folder|files textxfer did not write",
-        setup=user_folder,
-        kind="loss",
-        ok=_kept("precious/thesis.txt", "years of work\n"),
-    ),  # fmt: skip
-    Case(
-        "baseline-out-file",
-        ["baseline", D, "--out", "{tmp}/notes.txt"],
-        r"is a file",
-        setup=user_file,
-        kind="loss",
-        ok=_kept("notes.txt", "my notes\n"),
-    ),  # fmt: skip
-    Case(
-        "baseline-out-is-dataset",
-        ["baseline", "{tmp}/run", "--out", "{tmp}/run"],
-        r"input",
-        setup=run_folder,
-        kind="loss",
-    ),  # fmt: skip
+    Case("baseline-unknown-method", ["baseline", D, "--method", "nope", "--out", "{tmp}/b"],
+         r"unknown baseline method 'nope'"),
+    Case("baseline-empty-method", ["baseline", D, "--method", ",", "--out", "{tmp}/b"], r"--method is empty"),
+    Case("baseline-min-df", ["baseline", D, "--min-df", "1000", "--out", "{tmp}/b"], r"min_df.*1000.*20"),
+    Case("baseline-min-df-prunes-all", ["baseline", D, "--min-df", "20", "--out", "{tmp}/b"],
+         r"min_df.*no term|no terms"),
+    Case("baseline-ngram-range", ["baseline", D, "--ngram-range", "[2,1]", "--out", "{tmp}/b"], r"ngram_range"),
+    Case("baseline-C-abc", ["baseline", D, "--C", "abc", "--out", "{tmp}/b"], r"'C'.*expects a number"),
+    Case("baseline-class-weight", ["baseline", D, "--class-weight", "heavy", "--out", "{tmp}/b"], r"class_weight"),
+    Case("baseline-eval-split-train", ["baseline", D, "--eval-split", "train", "--out", "{tmp}/b"],
+         r"invalid choice: 'train'"),
+    Case("baseline-w2v-pickle", ["baseline", D, "--method", "w2v-lr", "--w2v-vectors", "{tmp}/v.kv", "--out", "{tmp}/b"],
+         r"pickle", setup=folder_with({"v.kv": "x"}), kind="code"),
+    Case("baseline-no-gensim", ["baseline", D, "--method", "w2v-lr", "--out", "{tmp}/b"],
+         r"textxfer\[w2v\]", hide=("gensim",)),
+    Case("baseline-max-length", ["baseline", D, "--method", "features-lr", "--model", "{bert}",
+         "--max-length", "100000", "--out", "{tmp}/b"], r"max_length 100000.*128"),
+    Case("baseline-augmented-again", ["baseline", "{tmp}/aug", "--augment", "swap", "--out", "{tmp}/b"],
+         r"already augmented", setup=augmented_folder),
+    Case("baseline-out-user-folder", ["baseline", D, "--out", "{tmp}/precious"],
+         r"not a textxfer run folder|files textxfer did not write", setup=user_folder, kind="loss",
+         ok=_kept("precious/thesis.txt", "years of work\n")),
+    Case("baseline-out-file", ["baseline", D, "--out", "{tmp}/notes.txt"], r"is a file",
+         setup=user_file, kind="loss", ok=_kept("notes.txt", "my notes\n")),
+    Case("baseline-out-is-dataset", ["baseline", "{tmp}/run", "--out", "{tmp}/run"], r"input",
+         setup=run_folder, kind="loss"),
     Case("baseline-out-empty", ["baseline", D, "--out", ""], r"--out is empty"),
-    Case(
-        "baseline-text-is-label",
-        ["baseline", D, "--text-column", "label", "--out", "{tmp}/b"],
-        r"text column.*label column|same column",
-    ),  # fmt: skip
+    Case("baseline-text-is-label", ["baseline", D, "--text-column", "label", "--out", "{tmp}/b"],
+         r"text column.*label column|same column"),
     # --- finetune ---------------------------------------------------------------------------
-    Case(
-        "finetune-model-missing",
-        ["finetune", D, "--model", "{tmp}/nomodel", "--out", "{tmp}/f"],
-        r"not found",
-    ),
-    Case(
-        "finetune-model-not-model",
-        ["finetune", D, "--model", D, "--out", "{tmp}/f"],
-        r"no config.json",
-    ),
-    Case(
-        "finetune-epochs-abc", ["finetune", D, "--epochs", "abc"], r"'epochs'.*expects an integer"
-    ),
-    Case(
-        "finetune-yaml-epochs-abc",
-        ["finetune", D, "--config", "{tmp}/c.yaml"],
-        r"'epochs'.*expects an integer",
-        setup=folder_with({"c.yaml": 'train:\n  epochs: "abc"\n'}),
-    ),  # fmt: skip
+    Case("finetune-model-missing", ["finetune", D, "--model", "{tmp}/nomodel", "--out", "{tmp}/f"], r"not found"),
+    Case("finetune-model-not-model", ["finetune", D, "--model", D, "--out", "{tmp}/f"], r"no config.json"),
+    Case("finetune-epochs-abc", ["finetune", D, "--epochs", "abc"], r"'epochs'.*expects an integer"),
+    Case("finetune-yaml-epochs-abc", ["finetune", D, "--config", "{tmp}/c.yaml"], r"'epochs'.*expects an integer",
+         setup=folder_with({"c.yaml": 'train:\n  epochs: "abc"\n'})),
     Case("finetune-lr-negative", ["finetune", D, "--lr", "-1"], r"lr must be > 0"),
-    Case(
-        "finetune-momentum", ["finetune", D, "--optimizer", "sgd", "--momentum", "2"], r"momentum"
-    ),
+    Case("finetune-momentum", ["finetune", D, "--optimizer", "sgd", "--momentum", "2"], r"momentum"),
     Case("finetune-resume-word", ["finetune", D, "--resume", "maybe"], r"resume"),
-    Case(
-        "finetune-max-length",
-        ["finetune", D, "--model", "{bert}", "--max-length", "100000", "--out", "{tmp}/f"],
-        r"max_length 100000.*128",
-    ),  # fmt: skip
-    Case(
-        "finetune-default-max-length",
-        ["finetune", D, "--max-length", "1000", "--out", "{tmp}/f"],
-        r"max_length 1000.*512",
-    ),  # fmt: skip
-    Case(
-        "finetune-resume-force",
-        [
-            "finetune",
-            D,
-            "--model",
-            "{bert}",
-            "--max-steps",
-            "3",
-            "--batch-size",
-            "4",
-            "--eval-strategy",
-            "no",
-            "--save-strategy",
-            "steps",
-            "--save-steps",
-            "1",
-            "--progress-bar",
-            "false",
-            "--lr",
-            "1e-3",
-            "--checkpoint-dir",
-            "{tmp}/ck",
-            "--resume",
-            "force",
-            "--out",
-            "{tmp}/f",
-        ],
-        kind="ok",
-        setup=checkpoint_run,
-        ok=lambda fx: (Path(fx["tmp"]) / "f" / "textxfer.json").is_file(),
-    ),  # fmt: skip
-    Case(
-        "finetune-class-weights",
-        [
-            "finetune",
-            D,
-            "--model",
-            "{bert}",
-            "--class-weights",
-            "[1,2,3]",
-            "--max-steps",
-            "1",
-            "--out",
-            "{tmp}/f",
-        ],
-        r"class_weights",
-    ),  # fmt: skip
-    Case(
-        "finetune-lora-targets",
-        [
-            "finetune",
-            D,
-            "--model",
-            "{bert}",
-            "--lora",
-            "--lora-target-modules",
-            "[nope]",
-            "--max-steps",
-            "1",
-            "--out",
-            "{tmp}/f",
-        ],
-        r"lora_target_modules",
-    ),  # fmt: skip
-    Case(
-        "finetune-no-peft",
-        ["finetune", D, "--model", "{bert}", "--lora", "--max-steps", "1", "--out", "{tmp}/f"],
-        r"peft.*textxfer\[",
-        hide=("peft",),
-    ),  # fmt: skip
-    Case(
-        "finetune-no-tensorboard",
-        [
-            "finetune",
-            D,
-            "--model",
-            "{bert}",
-            "--report-to",
-            "tensorboard",
-            "--max-steps",
-            "1",
-            "--out",
-            "{tmp}/f",
-        ],
-        r"tensorboard.*textxfer\[tracking\]",
-        hide=("tensorboard", "tensorboardX", "torch.utils.tensorboard"),
-    ),  # fmt: skip
-    Case(
-        "finetune-out-user-folder",
-        ["finetune", D, "--model", "{bert}", "--max-steps", "1", "--out", "{tmp}/precious"],
-        r"not a textxfer run folder|files textxfer did not write",
-        setup=user_folder,
-        kind="loss",
-        ok=_kept("precious/thesis.txt", "years of work\n"),
-    ),  # fmt: skip
-    Case(
-        "finetune-out-is-model",
-        ["finetune", D, "--model", "{tmp}/m", "--max-steps", "1", "--out", "{tmp}/m"],
-        r"input",
-        setup=lambda tmp, fx: ftutil.make_bert(tmp / "m"),
-        kind="loss",
-    ),  # fmt: skip
-    Case(
-        "finetune-out-empty",
-        ["finetune", D, "--model", "{bert}", "--max-steps", "1", "--out", ""],
-        r"--out is empty",
-    ),
-    Case(
-        "finetune-text-is-label",
-        ["finetune", D, "--text-column", "label"],
-        r"text column.*label column|same column",
-    ),
-    Case(
-        "finetune-resume-mismatch",
-        [
-            "finetune",
-            D,
-            "--model",
-            "{bert}",
-            "--max-steps",
-            "3",
-            "--batch-size",
-            "4",
-            "--eval-strategy",
-            "no",
-            "--save-strategy",
-            "steps",
-            "--save-steps",
-            "1",
-            "--progress-bar",
-            "false",
-            "--lr",
-            "1e-3",
-            "--checkpoint-dir",
-            "{tmp}/ck",
-            "--resume",
-            "true",
-            "--out",
-            "{tmp}/f",
-        ],
-        r"(other|different) (data|settings).*--resume force",
-        setup=checkpoint_run,
-    ),  # fmt: skip
+    Case("finetune-max-length", ["finetune", D, "--model", "{bert}", "--max-length", "100000", "--out", "{tmp}/f"],
+         r"max_length 100000.*128"),
+    Case("finetune-default-max-length", ["finetune", D, "--max-length", "1000", "--out", "{tmp}/f"],
+         r"max_length 1000.*512"),
+    Case("finetune-resume-force", ["finetune", D, "--model", "{bert}", "--max-steps", "3", "--batch-size", "4",
+         "--eval-strategy", "no", "--save-strategy", "steps", "--save-steps", "1", "--progress-bar", "false",
+         "--lr", "1e-3", "--checkpoint-dir", "{tmp}/ck", "--resume", "force", "--out", "{tmp}/f"],
+         kind="ok", setup=checkpoint_run, ok=lambda fx: (Path(fx["tmp"]) / "f" / "textxfer.json").is_file()),
+    Case("finetune-class-weights", ["finetune", D, "--model", "{bert}", "--class-weights", "[1,2,3]",
+         "--max-steps", "1", "--out", "{tmp}/f"], r"class_weights"),
+    Case("finetune-lora-targets", ["finetune", D, "--model", "{bert}", "--lora", "--lora-target-modules", "[nope]",
+         "--max-steps", "1", "--out", "{tmp}/f"], r"lora_target_modules"),
+    Case("finetune-no-peft", ["finetune", D, "--model", "{bert}", "--lora", "--max-steps", "1", "--out", "{tmp}/f"],
+         r"peft.*textxfer\[", hide=("peft",)),
+    Case("finetune-no-tensorboard", ["finetune", D, "--model", "{bert}", "--report-to", "tensorboard",
+         "--max-steps", "1", "--out", "{tmp}/f"], r"tensorboard.*textxfer\[tracking\]",
+         hide=("tensorboard", "tensorboardX", "torch.utils.tensorboard")),
+    Case("finetune-out-user-folder", ["finetune", D, "--model", "{bert}", "--max-steps", "1", "--out", "{tmp}/precious"],
+         r"not a textxfer run folder|files textxfer did not write", setup=user_folder, kind="loss",
+         ok=_kept("precious/thesis.txt", "years of work\n")),
+    Case("finetune-out-is-model", ["finetune", D, "--model", "{tmp}/m", "--max-steps", "1", "--out", "{tmp}/m"],
+         r"input", setup=lambda tmp, fx: ftutil.make_bert(tmp / "m"), kind="loss"),
+    Case("finetune-out-empty", ["finetune", D, "--model", "{bert}", "--max-steps", "1", "--out", ""], r"--out is empty"),
+    Case("finetune-text-is-label", ["finetune", D, "--text-column", "label"], r"text column.*label column|same column"),
+    Case("finetune-resume-mismatch", ["finetune", D, "--model", "{bert}", "--max-steps", "3", "--batch-size", "4",
+         "--eval-strategy", "no", "--save-strategy", "steps", "--save-steps", "1", "--progress-bar", "false",
+         "--lr", "1e-3", "--checkpoint-dir", "{tmp}/ck", "--resume", "true", "--out", "{tmp}/f"],
+         r"(other|different) (data|settings).*--resume force", setup=checkpoint_run),
     # --- adapt ------------------------------------------------------------------------------
-    Case(
-        "adapt-txt-not-utf8",
-        ["adapt", "{tmp}/t.txt", "--model", "{bert}", "--out", "{tmp}/a"],
-        r"not valid UTF-8",
-        setup=folder_with({"t.txt": BAD_UTF8}),
-    ),  # fmt: skip
-    Case(
-        "adapt-txt-empty",
-        ["adapt", "{tmp}/t.txt", "--model", "{bert}", "--out", "{tmp}/a"],
-        r"at least 2|is empty",
-        setup=folder_with({"t.txt": "\n\n"}),
-    ),  # fmt: skip
-    Case(
-        "adapt-txt-target",
-        ["adapt", "{tmp}/t.txt", "--target", D, "--model", "{bert}", "--out", "{tmp}/a"],
-        r"--target .* needs a dataset",
-        setup=folder_with({"t.txt": "a b\nc d\n"}),
-    ),  # fmt: skip
-    Case(
-        "adapt-txt-k",
-        ["adapt", "{tmp}/t.txt", "--k", "2", "--model", "{bert}", "--out", "{tmp}/a"],
-        r"--k .*text file|apply to a dataset",
-        setup=folder_with({"t.txt": "a b\nc d\ne f\n"}),
-    ),  # fmt: skip
-    Case(
-        "adapt-txt-limit",
-        ["adapt", "{tmp}/t.txt", "--limit", "2", "--model", "{bert}", "--out", "{tmp}/a"],
-        r"--limit .*text file|apply to a dataset",
-        setup=folder_with({"t.txt": "a b\nc d\ne f\n"}),
-    ),  # fmt: skip
-    Case(
-        "adapt-max-length",
-        ["adapt", D, "--model", "{bert}", "--max-length", "100000", "--out", "{tmp}/a"],
-        r"max_length 100000.*128",
-    ),  # fmt: skip
-    Case(
-        "adapt-mlm-probability",
-        ["adapt", D, "--mlm-probability", "1.5", "--out", "{tmp}/a"],
-        r"mlm_probability",
-    ),
-    Case(
-        "adapt-model-not-model", ["adapt", D, "--model", D, "--out", "{tmp}/a"], r"no config.json"
-    ),
-    Case(
-        "adapt-out-user-folder",
-        ["adapt", D, "--model", "{bert}", "--max-steps", "1", "--out", "{tmp}/precious"],
-        r"not a textxfer run folder|files textxfer did not write",
-        setup=user_folder,
-        kind="loss",
-        ok=_kept("precious/thesis.txt", "years of work\n"),
-    ),  # fmt: skip
-    Case(
-        "adapt-out-empty",
-        ["adapt", D, "--model", "{bert}", "--out", ""],
-        r"--out is empty|pass --out DIR",
-    ),
+    Case("adapt-txt-not-utf8", ["adapt", "{tmp}/t.txt", "--model", "{bert}", "--out", "{tmp}/a"],
+         r"not valid UTF-8", setup=folder_with({"t.txt": BAD_UTF8})),
+    Case("adapt-txt-empty", ["adapt", "{tmp}/t.txt", "--model", "{bert}", "--out", "{tmp}/a"],
+         r"at least 2|is empty", setup=folder_with({"t.txt": "\n\n"})),
+    Case("adapt-txt-target", ["adapt", "{tmp}/t.txt", "--target", D, "--model", "{bert}", "--out", "{tmp}/a"],
+         r"--target .* needs a dataset", setup=folder_with({"t.txt": "a b\nc d\n"})),
+    Case("adapt-txt-k", ["adapt", "{tmp}/t.txt", "--k", "2", "--model", "{bert}", "--out", "{tmp}/a"],
+         r"--k .*text file|apply to a dataset", setup=folder_with({"t.txt": "a b\nc d\ne f\n"})),
+    Case("adapt-txt-limit", ["adapt", "{tmp}/t.txt", "--limit", "2", "--model", "{bert}", "--out", "{tmp}/a"],
+         r"--limit .*text file|apply to a dataset", setup=folder_with({"t.txt": "a b\nc d\ne f\n"})),
+    Case("adapt-max-length", ["adapt", D, "--model", "{bert}", "--max-length", "100000", "--out", "{tmp}/a"],
+         r"max_length 100000.*128"),
+    Case("adapt-mlm-probability", ["adapt", D, "--mlm-probability", "1.5", "--out", "{tmp}/a"], r"mlm_probability"),
+    Case("adapt-model-not-model", ["adapt", D, "--model", D, "--out", "{tmp}/a"], r"no config.json"),
+    Case("adapt-out-user-folder", ["adapt", D, "--model", "{bert}", "--max-steps", "1", "--out", "{tmp}/precious"],
+         r"not a textxfer run folder|files textxfer did not write", setup=user_folder, kind="loss",
+         ok=_kept("precious/thesis.txt", "years of work\n")),
+    Case("adapt-out-empty", ["adapt", D, "--model", "{bert}", "--out", ""], r"--out is empty|pass --out DIR"),
     # --- predict ----------------------------------------------------------------------------
-    Case(
-        "predict-not-a-model", ["predict", "{tmp}", "--text", "hi"], r"not a textxfer model folder"
-    ),
-    Case(
-        "predict-adapted-run",
-        ["predict", "{tmp}", "--text", "hi"],
-        r"'adapted'.*predicts no labels",
-        setup=folder_with({"textxfer.json": '{"kind": "adapted"}'}),
-    ),  # fmt: skip
-    Case(
-        "predict-dataset-run",
-        ["predict", "{tmp}/run", "--text", "hi"],
-        r"'dataset'.*predicts no labels",
-        setup=run_folder,
-    ),  # fmt: skip
+    Case("predict-not-a-model", ["predict", "{tmp}", "--text", "hi"], r"not a textxfer model folder"),
+    Case("predict-adapted-run", ["predict", "{tmp}", "--text", "hi"], r"'adapted'.*predicts no labels",
+         setup=folder_with({"textxfer.json": '{"kind": "adapted"}'})),
+    Case("predict-dataset-run", ["predict", "{tmp}/run", "--text", "hi"], r"'dataset'.*predicts no labels",
+         setup=run_folder),
     Case("predict-nothing", ["predict", "{tmp}/evil"], r"nothing to label", setup=pickle_baseline),
     Case("predict-no-model-dir", ["predict", "--text", "hi"], r"pass the model folder"),
-    Case(
-        "predict-input-missing",
-        ["predict", "{tmp}/evil", "--input", "{tmp}/none.csv"],
-        r"not found",
-        setup=pickle_baseline,
-    ),  # fmt: skip
-    Case(
-        "predict-pickle-runs-no-code",
-        ["predict", "{tmp}/evil", "--text", "hi"],
-        r"pickle|older textxfer|not trusted",
-        setup=pickle_baseline,
-        kind="code",
-        ok=no_pwned,
-    ),  # fmt: skip
-    Case(
-        "predict-marker-escapes",
-        ["predict", "{tmp}/evil", "--text", "hi"],
-        r"outside|pickle|older textxfer",
-        setup=escaping_marker,
-        kind="code",
-        ok=no_pwned,
-    ),  # fmt: skip
-    Case(
-        "predict-out-file-exists",
-        ["predict", "{tmp}/model", "--text", "hi", "--out", "{tmp}/notes.txt"],
-        r"exists.*--overwrite",
-        setup=lambda tmp, fx: (user_file(tmp, fx), baseline_run(tmp, fx)),
-        kind="loss",
-        ok=_kept("notes.txt", "my notes\n"),
-    ),  # fmt: skip
-    Case(
-        "predict-out-is-folder",
-        ["predict", "{tmp}/model", "--text", "hi", "--out", "{tmp}/precious"],
-        r"is a folder",
-        setup=lambda tmp, fx: (user_folder(tmp, fx), baseline_run(tmp, fx)),
-        kind="loss",
-        ok=_kept("precious/thesis.txt", "years of work\n"),
-    ),  # fmt: skip
-    Case(
-        "predict-input-no-column",
-        ["predict", "{tmp}/model", "--input", "{tmp}/in.csv"],
-        r"expected a column 'text'",
-        setup=lambda tmp, fx: (baseline_run(tmp, fx), write(tmp / "in.csv", "body\nhi\n")),
-    ),  # fmt: skip
-    Case(
-        "predict-skops-untrusted",
-        ["predict", "{tmp}/evil", "--text", "hi"],
-        r"not trust|untrusted",
-        setup=skops_untrusted,
-        kind="code",
-    ),  # fmt: skip
-    Case(
-        "predict-baseline-no-pipeline",
-        ["predict", "{tmp}/model", "--text", "hi"],
-        r"missing|incomplete",
-        setup=lambda tmp, fx: (
-            baseline_run(tmp, fx),
-            [p.unlink() for p in (tmp / "model").glob("pipeline*")],
-        ),
-    ),  # fmt: skip
-    Case(
-        "predict-finetune-incomplete",
-        ["predict", "{tmp}", "--text", "hi"],
-        r"missing|incomplete",
-        setup=folder_with({"textxfer.json": '{"kind": "finetune", "label_names": ["a", "b"]}'}),
-    ),  # fmt: skip
+    Case("predict-input-missing", ["predict", "{tmp}/evil", "--input", "{tmp}/none.csv"],
+         r"not found", setup=pickle_baseline),
+    Case("predict-pickle-runs-no-code", ["predict", "{tmp}/evil", "--text", "hi"],
+         r"pickle|older textxfer|not trusted", setup=pickle_baseline, kind="code", ok=no_pwned),
+    Case("predict-marker-escapes", ["predict", "{tmp}/evil", "--text", "hi"],
+         r"outside|pickle|older textxfer", setup=escaping_marker, kind="code", ok=no_pwned),
+    Case("predict-out-file-exists", ["predict", "{tmp}/model", "--text", "hi", "--out", "{tmp}/notes.txt"],
+         r"exists.*--overwrite", setup=lambda tmp, fx: (user_file(tmp, fx), baseline_run(tmp, fx)),
+         kind="loss", ok=_kept("notes.txt", "my notes\n")),
+    Case("predict-out-is-folder", ["predict", "{tmp}/model", "--text", "hi", "--out", "{tmp}/precious"],
+         r"is a folder", setup=lambda tmp, fx: (user_folder(tmp, fx), baseline_run(tmp, fx)),
+         kind="loss", ok=_kept("precious/thesis.txt", "years of work\n")),
+    Case("predict-input-no-column", ["predict", "{tmp}/model", "--input", "{tmp}/in.csv"],
+         r"expected a column 'text'", setup=lambda tmp, fx: (baseline_run(tmp, fx),
+                                                            write(tmp / "in.csv", "body\nhi\n"))),
+    Case("predict-skops-untrusted", ["predict", "{tmp}/evil", "--text", "hi"],
+         r"not trust|untrusted", setup=skops_untrusted, kind="code"),
+    Case("predict-baseline-no-pipeline", ["predict", "{tmp}/model", "--text", "hi"],
+         r"missing|incomplete", setup=lambda tmp, fx: (baseline_run(tmp, fx),
+                                                       [p.unlink() for p in (tmp / "model").glob("pipeline*")])),
+    Case("predict-finetune-incomplete", ["predict", "{tmp}", "--text", "hi"], r"missing|incomplete",
+         setup=folder_with({"textxfer.json": '{"kind": "finetune", "label_names": ["a", "b"]}'})),
     # --- compare ----------------------------------------------------------------------------
     Case("compare-no-dataset", ["compare", "--out", "{tmp}/c"], r"no dataset given"),
     Case("compare-empty-dataset", ["compare", "", "--out", "{tmp}/c"], r"no dataset given"),
-    Case(
-        "compare-unknown-method",
-        ["compare", D, "--methods", "[nope]", "--out", "{tmp}/c"],
-        r"unknown method 'nope'",
-    ),
-    Case(
-        "compare-size-too-large",
-        ["compare", D, "--sizes", "[1000]", "--out", "{tmp}/c"],
-        r"size 1000.*20 rows",
-    ),  # fmt: skip
-    Case(
-        "compare-per-class-too-large",
-        ["compare", D, "--sizes", "[50/class]", "--out", "{tmp}/c"],
-        r"50/class.*10",
-    ),  # fmt: skip
-    Case(
-        "compare-eval-train",
-        ["compare", D, "--eval-split", "train", "--out", "{tmp}/c"],
-        r"eval_split must be dev or test",
-    ),
-    Case(
-        "compare-option-typo",
-        ["compare", D, "--options", "{tfidf-lr: {CC: 2}}", "--out", "{tmp}/c"],
-        r"unknown option 'CC'.*did you mean 'C'",
-    ),  # fmt: skip
-    Case(
-        "compare-options-stray",
-        ["compare", D, "--options", "{bow-lr: {C: 2}}", "--out", "{tmp}/c"],
-        r"not in methods",
-    ),  # fmt: skip
-    Case(
-        "compare-bad-size",
-        ["compare", D, "--sizes", "[lots]", "--out", "{tmp}/c"],
-        r"not understood",
-    ),
-    Case(
-        "compare-n-aug-zero", ["compare", D, "--n-aug", "0", "--out", "{tmp}/c"], r"n_aug must be"
-    ),
-    Case(
-        "compare-empty-seeds",
-        ["compare", D, "--seeds", "[]", "--out", "{tmp}/c"],
-        r"seeds is empty",
-    ),
-    Case(
-        "compare-out-user-folder",
-        ["compare", D, "--out", "{tmp}/precious"],
-        r"not a textxfer run folder|files textxfer did not write",
-        setup=user_folder,
-        kind="loss",
-        ok=_kept("precious/thesis.txt", "years of work\n"),
-    ),  # fmt: skip
+    Case("compare-unknown-method", ["compare", D, "--methods", "[nope]", "--out", "{tmp}/c"], r"unknown method 'nope'"),
+    Case("compare-size-too-large", ["compare", D, "--sizes", "[1000]", "--out", "{tmp}/c"],
+         r"size 1000.*20 rows"),
+    Case("compare-per-class-too-large", ["compare", D, "--sizes", "[50/class]", "--out", "{tmp}/c"],
+         r"50/class.*10"),
+    Case("compare-eval-train", ["compare", D, "--eval-split", "train", "--out", "{tmp}/c"], r"eval_split must be dev or test"),
+    Case("compare-option-typo", ["compare", D, "--options", "{tfidf-lr: {CC: 2}}", "--out", "{tmp}/c"],
+         r"unknown option 'CC'.*did you mean 'C'"),
+    Case("compare-options-stray", ["compare", D, "--options", "{bow-lr: {C: 2}}", "--out", "{tmp}/c"],
+         r"not in methods"),
+    Case("compare-bad-size", ["compare", D, "--sizes", "[lots]", "--out", "{tmp}/c"], r"not understood"),
+    Case("compare-n-aug-zero", ["compare", D, "--n-aug", "0", "--out", "{tmp}/c"], r"n_aug must be"),
+    Case("compare-empty-seeds", ["compare", D, "--seeds", "[]", "--out", "{tmp}/c"], r"seeds is empty"),
+    Case("compare-out-user-folder", ["compare", D, "--out", "{tmp}/precious"],
+         r"not a textxfer run folder|files textxfer did not write", setup=user_folder, kind="loss",
+         ok=_kept("precious/thesis.txt", "years of work\n")),
     Case("compare-out-empty", ["compare", D, "--out", ""], r"--out is empty"),
-    Case(
-        "compare-unknown-recipe",
-        ["compare", D, "--augment", "[../../x]", "--out", "{tmp}/c"],
-        r"recipe",
-    ),  # fmt: skip
+    Case("compare-unknown-recipe", ["compare", D, "--augment", "[../../x]", "--out", "{tmp}/c"],
+         r"recipe"),
     # --- crossdomain ------------------------------------------------------------------------
     Case("crossdomain-bad-pair", ["crossdomain", "books", "--out", "{tmp}/x"], r"not understood"),
-    Case(
-        "crossdomain-same-pair",
-        ["crossdomain", "books->books", "--out", "{tmp}/x"],
-        r"two different",
-    ),
-    Case(
-        "crossdomain-no-adaptation",
-        ["crossdomain", "books->dvd", "--methods", "[adapt-finetune]", "--out", "{tmp}/x"],
-        r"no cross-domain adaptation",
-    ),  # fmt: skip
-    Case(
-        "crossdomain-out-user-folder",
-        ["crossdomain", "{tmp}/s->{tmp}/t", "--methods", "[tfidf-lr]", "--out", "{tmp}/precious"],
-        r"not a textxfer run folder|files textxfer did not write",
-        setup=lambda tmp, fx: (
-            user_folder(tmp, fx),
-            write(tmp / "s" / "train.csv", rows_csv(tiny_rows())),
-            write(tmp / "t" / "train.csv", rows_csv(tiny_rows())),
-        ),
-        kind="loss",
-        ok=_kept("precious/thesis.txt", "years of work\n"),
-    ),  # fmt: skip
-    Case(
-        "crossdomain-option-typo",
-        [
-            "crossdomain",
-            "books->dvd",
-            "--methods",
-            "[tfidf-lr]",
-            "--options",
-            "{tfidf-lr: {min_dff: 2}}",
-            "--out",
-            "{tmp}/x",
-        ],
-        r"unknown option 'min_dff'",
-    ),  # fmt: skip
+    Case("crossdomain-same-pair", ["crossdomain", "books->books", "--out", "{tmp}/x"], r"two different"),
+    Case("crossdomain-no-adaptation", ["crossdomain", "books->dvd", "--methods", "[adapt-finetune]",
+         "--out", "{tmp}/x"], r"no cross-domain adaptation"),
+    Case("crossdomain-out-user-folder", ["crossdomain", "{tmp}/s->{tmp}/t", "--methods", "[tfidf-lr]",
+         "--out", "{tmp}/precious"], r"not a textxfer run folder|files textxfer did not write",
+         setup=lambda tmp, fx: (user_folder(tmp, fx), write(tmp / "s" / "train.csv", rows_csv(tiny_rows())),
+                                write(tmp / "t" / "train.csv", rows_csv(tiny_rows()))),
+         kind="loss", ok=_kept("precious/thesis.txt", "years of work\n")),
+    Case("crossdomain-option-typo", ["crossdomain", "books->dvd", "--methods", "[tfidf-lr]",
+         "--options", "{tfidf-lr: {min_dff: 2}}", "--out", "{tmp}/x"], r"unknown option 'min_dff'"),
     # --- wordnet ----------------------------------------------------------------------------
-    Case(
-        "wordnet-bad-source",
-        ["wordnet", "setup", "--source", "{tmp}/none", "--target", "{tmp}/wn"],
-        r"not found|lacks",
-    ),  # fmt: skip
+    Case("wordnet-bad-source", ["wordnet", "setup", "--source", "{tmp}/none", "--target", "{tmp}/wn"],
+         r"not found|lacks"),
+    Case("wordnet-target-user-folder", ["wordnet", "setup", "--source", "{tmp}/wn-source", "--target", "{tmp}/precious"],
+         r"files textxfer did not write", setup=fake_wordnet_and_user_folder, kind="loss",
+         ok=_kept("precious/thesis.txt", "years of work\n")),
     # --- library calls ----------------------------------------------------------------------
-    Case(
-        "lib-evaluate-unknown-id",
-        call=lambda fx: _evaluate([0, 5], [0, 1], ["a", "b"]),
-        error=r"label id.*5.*2 label names|outside",
-    ),  # fmt: skip
-    Case(
-        "lib-evaluate-negative-id",
-        call=lambda fx: _evaluate([0, 1], [0, -1], ["a", "b"]),
-        error=r"label id.*-1|outside",
-    ),  # fmt: skip
+    Case("lib-evaluate-unknown-id", call=lambda fx: _evaluate([0, 5], [0, 1], ["a", "b"]),
+         error=r"label id.*5.*2 label names|outside"),
+    Case("lib-evaluate-negative-id", call=lambda fx: _evaluate([0, 1], [0, -1], ["a", "b"]),
+         error=r"label id.*-1|outside"),
     Case("lib-load-data-empty", call=lambda fx: _load_data(""), error=r"no dataset given"),
-    Case(
-        "lib-load-data-escape",
-        call=lambda fx: _load_data("sst2/../../x"),
-        error=r"outside|leave|not found",
-    ),  # fmt: skip
-    Case(
-        "lib-finetuned-one-string",
-        call=lambda fx: _finetuned_predict(fx, "a great film"),
-        error=r"single string|list of texts",
-    ),  # fmt: skip
+    Case("lib-load-data-escape", call=lambda fx: _load_data("sst2/../../x"),
+         error=r"outside|leave|not found"),
+    Case("lib-finetuned-one-string", call=lambda fx: _finetuned_predict(fx, "a great film"),
+         error=r"single string|list of texts"),
 ]
+# fmt: on
 
 
 def _evaluate(*args):
