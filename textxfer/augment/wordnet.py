@@ -152,8 +152,14 @@ def setup_wordnet(
             f"WordNet source {str(source)!r} lacks {missing[:4]}{'...' if len(missing) > 4 else ''}; "
             + INSTALL_HINT
         )
-    from ..io import MARKER, atomic_dir, atomic_write_json, atomic_write_text, prepare_output
-    from ..io import release_output
+    from ..io import (
+        MARKER,
+        atomic_dir,
+        atomic_write_json,
+        atomic_write_text,
+        prepare_output,
+        release_output,
+    )
 
     # an earlier, partial setup of textxfer's (it has the marker) is replaced; other files never
     prepare_output(target, overwrite=True)
