@@ -469,6 +469,8 @@ CASES: list[Case] = [
          r"not a textxfer run folder|files textxfer did not write", setup=user_folder, kind="loss",
          ok=_kept("precious/thesis.txt", "years of work\n")),
     Case("compare-out-empty", ["compare", D, "--out", ""], r"--out is empty"),
+    Case("compare-augmented-again", ["compare", "{tmp}/aug", "--augment", "[swap]", "--out", "{tmp}/c"],
+         r"already augmented", setup=augmented_folder),
     Case("compare-unknown-recipe", ["compare", D, "--augment", "[../../x]", "--out", "{tmp}/c"],
          r"recipe"),
     # --- crossdomain ------------------------------------------------------------------------

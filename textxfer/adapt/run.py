@@ -33,7 +33,7 @@ import numpy as np
 
 from ..config import to_sections
 from ..data.checks import check_no_leak
-from ..data.load import DataArgs, adaptation_texts, input_paths, load_data
+from ..data.load import DataArgs, adaptation_texts, dataset_path, input_paths, load_data
 from ..data.readers import decode_text
 from ..errors import ConfigError, DataError
 from ..io import prepare_output
@@ -256,10 +256,7 @@ def _source_paths(source) -> list:
     """Files and folders an adaptation source reads (the output must not overlap them)."""
     if isinstance(source, DataArgs):
         return input_paths(source)
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source).expanduser()
-        return [path] if path.exists() else input_paths(DataArgs(dataset=str(source)))
-    return []
+    return [dataset_path(str(source))] if isinstance(source, (str, os.PathLike)) else []
 
 
 def _data_section(source) -> DataArgs | None:

@@ -199,23 +199,6 @@ def _smoke(args: CompareArgs) -> CompareArgs:
     )  # fmt: skip
 
 
-def _fit_sizes(args: CompareArgs, train) -> CompareArgs:
-    """Smoke grids on tiny data: sizes larger than the training split become what it has (a CI run
-    shrinks the grid by design; a real grid refuses such sizes, see ``check_sizes``)."""
-    from collections import Counter
-
-    smallest = min(Counter(train["label"]).values())
-    fitted = []
-    for size in args.sizes:
-        kind, n = parse_size(size)
-        if kind == "rows" and n > len(train):
-            size = len(train)
-        elif kind == "per_class" and n > smallest:
-            size = f"{smallest}/class"
-        fitted.append(size)
-    return dataclasses.replace(args, sizes=list(dict.fromkeys(fitted)))
-
-
 def _capped(ds, split: str, limit: int, seed: int):
     from ..data.sampling import stratified_subsample
 
@@ -248,9 +231,10 @@ def load_grid_data(args: CompareArgs):
     return _DATA_CACHE[key]
 
 
-def check_sizes(train, sizes: list[Any]) -> None:
-    """Refuse training-set sizes the training split cannot give (a larger size would silently run
-    on all of it, and a K/class larger than a class fail in every cell).
+def check_sizes(train, sizes: list[Any], fit: bool = False) -> list[Any]:
+    """The training-set sizes the training split can give. A larger one would silently run on
+    all of it (and a K/class beyond a class fail in every cell), so it is refused; with ``fit``
+    (smoke grids on tiny data, which shrink by design) it becomes what the split has.
 
     Raises:
         ConfigError: naming the size and what the data has.
@@ -258,20 +242,27 @@ def check_sizes(train, sizes: list[Any]) -> None:
     from collections import Counter
 
     counts = Counter(train["label"])
-    names = train.features["label"].names
+    names, smallest = train.features["label"].names, min(counts.values())
+    fitted = []
     for size in sizes:
         kind, n = parse_size(size)
         if kind == "rows" and n > len(train):
-            raise ConfigError(
-                f"training-set size {size} is larger than the training split ({len(train)} rows); "
-                f"pass sizes of at most {len(train)}, or 'full'"
-            )
-        small = {names[c]: k for c, k in counts.items() if kind == "per_class" and k < n}
-        if small:
-            raise ConfigError(
-                f"training-set size {size} needs {n} rows per class, but the training split has "
-                f"fewer for {small}; pass at most {min(counts.values())}/class"
-            )
+            if not fit:
+                raise ConfigError(
+                    f"training-set size {size} is larger than the training split ({len(train)} "
+                    f"rows); pass sizes of at most {len(train)}, or 'full'"
+                )
+            size = len(train)
+        elif kind == "per_class" and n > smallest:
+            if not fit:
+                small = {names[c]: k for c, k in counts.items() if k < n}
+                raise ConfigError(
+                    f"training-set size {size} needs {n} rows per class, but the training split "
+                    f"has fewer for {small}; pass at most {smallest}/class"
+                )
+            size = f"{smallest}/class"
+        fitted.append(size)
+    return list(dict.fromkeys(fitted))
 
 
 def _subsample(train, size: Any, seed: int):
@@ -334,9 +325,14 @@ def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
 
     args = _smoke(args) if args.smoke else args
     out = start_grid(args, "compare", [args.dataset, args.unlabeled])
+    if any(recipe != "none" for recipe in args.augment):
+        from ..augment import check_not_augmented
+
+        check_not_augmented(args.dataset)
     _DATA_CACHE.clear()  # data is cached within one run only: files may change between runs
     if args.smoke:
-        args = _fit_sizes(args, load_grid_data(args)[0]["train"])
+        sizes = check_sizes(load_grid_data(args)[0]["train"], args.sizes, fit=True)
+        args = dataclasses.replace(args, sizes=sizes)
     store, cells = CellStore(out), plan(args)
     if any(not store.finished(c.id) for c in cells):
         check_sizes(load_grid_data(args)[0]["train"], args.sizes)  # before any cell
@@ -361,8 +357,7 @@ def start_grid(args, kind: str, sources: list[str | None]) -> Path:
     there is continued, ``overwrite`` starts afresh), then write its marker and ``config.yaml``."""
     from ..data.load import dataset_path
 
-    inputs = [dataset_path(s) for s in sources if s and not str(s).endswith(".txt")]
-    inputs += [s for s in sources if s and str(s).endswith(".txt")]
+    inputs = [dataset_path(s) for s in sources if s]
     out = prepare_output(args.out, overwrite=args.overwrite, inputs=inputs,
                          resume_kinds=() if args.overwrite else (kind,))  # fmt: skip
     if args.overwrite and out.is_dir():
