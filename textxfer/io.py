@@ -225,7 +225,7 @@ def _overlap(out: Path, source: Path) -> str | None:
     return None
 
 
-def _check_inputs(path: Path, inputs: Iterable[str | os.PathLike | None]) -> None:
+def _check_inputs(path: Path, inputs: Iterable[str | os.PathLike | None], option: str) -> None:
     out = path.resolve()
     for source in inputs:
         if not source or not Path(source).expanduser().exists():
@@ -233,16 +233,16 @@ def _check_inputs(path: Path, inputs: Iterable[str | os.PathLike | None]) -> Non
         relation = _overlap(out, Path(source).expanduser().resolve())
         if relation:
             raise OutputError(
-                f"--out {str(path)!r} {relation} the input {str(source)!r}; writing there would "
-                "replace what is being read. Pass another --out"
+                f"{option} {str(path)!r} {relation} the input {str(source)!r}; writing there would "
+                f"replace what is being read. Pass another {option}"
             )
 
 
-def _check_folder(path: Path, overwrite: bool, resume_kinds: tuple[str, ...]) -> None:
+def _check_folder(path: Path, overwrite: bool, resume_kinds: tuple[str, ...], option: str) -> None:
     if path.is_file() or (path.exists() and not path.is_dir()):
         raise OutputError(
-            f"--out {str(path)!r} is a file; textxfer writes a folder there and never replaces a "
-            "file. Pass another --out"
+            f"{option} {str(path)!r} is a file; textxfer writes a folder there and never replaces "
+            f"a file. Pass another {option}"
         )
     if not path.is_dir() or not any(path.iterdir()):
         return
@@ -250,15 +250,15 @@ def _check_folder(path: Path, overwrite: bool, resume_kinds: tuple[str, ...]) ->
     if info is None:
         found = sorted(p.name for p in path.iterdir())[:3]
         raise OutputError(
-            f"--out {str(path)!r} holds files textxfer did not write (e.g. {found}); it is not a "
+            f"{option} {str(path)!r} holds files textxfer did not write (e.g. {found}); it is not a "
             "textxfer run folder, so it is left as it is, even with --overwrite. Pass a new or "
             "empty folder"
         )
     if info.get("kind") in resume_kinds or overwrite:
         return
     raise OutputError(
-        f"--out {str(path)!r} already holds a textxfer {info.get('kind')!r} run; pass --overwrite "
-        "to replace it, or another --out"
+        f"{option} {str(path)!r} already holds a textxfer {info.get('kind')!r} run; pass "
+        f"--overwrite to replace it, or another {option}"
     )
 
 
@@ -273,7 +273,7 @@ def _check_file(path: Path, overwrite: bool) -> None:
         )
 
 
-def _lock(path: Path) -> None:
+def _lock(path: Path, option: str = "--out") -> None:
     """Hold ``.NAME.lock`` beside ``path`` for this process (released at exit or by
     ``release_output``); another process holding it means a concurrent run."""
     import fcntl
@@ -290,8 +290,8 @@ def _lock(path: Path) -> None:
         except BlockingIOError:
             os.close(fd)
             raise OutputError(
-                f"--out {str(path)!r} is in use by another textxfer run (lock {str(lock)!r}); "
-                "wait for it to finish, or pass another --out"
+                f"{option} {str(path)!r} is in use by another textxfer run (lock {str(lock)!r}); "
+                f"wait for it to finish, or pass another {option}"
             ) from None
         with contextlib.suppress(FileNotFoundError):
             if os.stat(lock).st_ino == os.fstat(fd).st_ino:
@@ -348,6 +348,7 @@ def prepare_output(
     inputs: Iterable[str | os.PathLike | None] = (),
     resume_kinds: tuple[str, ...] = (),
     file: bool = False,
+    option: str = "--out",
 ) -> Path:
     """Check that writing ``path`` loses nothing textxfer did not write; lock it; clean it up.
 
@@ -358,6 +359,7 @@ def prepare_output(
         inputs: paths the run reads; the output must not be, be inside or hold one of them.
         resume_kinds: run kinds written incrementally (compare grids) that a rerun continues.
         file: ``path`` is one output file (e.g. predictions), not a run folder.
+        option: the flag that named ``path``, for the messages.
 
     Returns:
         ``path`` as a ``Path``, locked for this process (see ``release_output``).
@@ -371,17 +373,17 @@ def prepare_output(
     """
     if path is None or not str(path).strip():
         raise OutputError(
-            f"--out is empty (found {str(path)!r}); pass a {'file' if file else 'folder'} name, "
-            "e.g. --out runs/NAME"
+            f"{option} is empty (found {str(path)!r}); pass a {'file' if file else 'folder'} name, "
+            f"e.g. {option} runs/NAME"
         )
     path = Path(path).expanduser()
-    _check_inputs(path, inputs)
+    _check_inputs(path, inputs, option)
     if file:
         _check_file(path, overwrite)
     else:
-        _check_folder(path, overwrite, resume_kinds)
+        _check_folder(path, overwrite, resume_kinds, option)
     if _main_process():
-        _lock(path)
+        _lock(path, option)
         remove_stale_temps(path, inside=bool(resume_kinds) and path.is_dir())
     return path
 

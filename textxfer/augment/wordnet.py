@@ -162,7 +162,7 @@ def setup_wordnet(
     )
 
     # an earlier, partial setup of textxfer's (it has the marker) is replaced; other files never
-    prepare_output(target, overwrite=True)
+    prepare_output(target, overwrite=True, option="--target")
     with atomic_dir(target) as tmp:
         tmp.chmod(0o755)  # mkdtemp makes it private; the corpus is for every user
         for name in WORDNET_FILES:
