@@ -48,6 +48,7 @@ def test_bad_input(case_id, fx, tmp_path, monkeypatch, request, quiet_transforme
     outcome = bad_inputs.run_case(case, fx, tmp_path)
     assert outcome.exc is None, f"{case_id}: {outcome.exc!r}"
     assert "Traceback" not in outcome.err
+    assert not list(tmp_path.rglob(".*.lock")), "a finished command left a lock file"
     if case.kind == "ok":
         assert outcome.rc == 0, outcome.err[-500:]
         assert outcome.checked, f"{case_id}: wrong result: {outcome.out[-500:]}"

@@ -311,6 +311,14 @@ def release_output(path: str | Path) -> None:
         os.close(fd)
 
 
+def release_all_outputs() -> None:
+    """Release every output lock this process holds (the CLI does at the end of a command, so a
+    failed run leaves no lock file behind; a killed one leaves a stale file the next run takes)."""
+    for key in list(_HELD):
+        lock = Path(key)
+        release_output(lock.parent / lock.name[1:].removesuffix(".lock"))
+
+
 @contextlib.contextmanager
 def _released(path: str | Path) -> Iterator[None]:
     """Release ``path``'s lock after the block (written or failed): the output is done."""
