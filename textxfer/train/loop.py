@@ -7,18 +7,15 @@ function of seed and epoch), a ``loss_fn(model, batch) -> loss`` and optionally 
 mixed precision, the LR schedule (one step per optimizer step), evaluation every epoch or N steps,
 best-model selection, early stopping, logging (``history``, trackers, tqdm) and checkpoints.
 
-Exact resume: a checkpoint ``step-N/`` holds the model weights (``model.safetensors``), the
-optimizer state (``optimizer.pt``, tensors and numbers only: read back with
-``torch.load(weights_only=True)``, which builds no other objects), the schedule and the loop's own
-``LoopState`` (step, epoch, position in the epoch, early-stopping counter, history) as JSON, the best
-weights as safetensors, and last ``checkpoint.json``: the fingerprint of the data and settings it was
-made with. Nothing in it is a pickle, so resuming from a folder runs no code from it. Only folders
-with ``checkpoint.json`` count; ``resume`` refuses a checkpoint whose fingerprint differs from the
-run's (``resume="force"`` continues anyway). On resume ``skip_first_batches`` jumps to the position
-in the epoch. Every micro-batch runs under a seed derived from (seed, micro-step, process) — as
-fairseq does — so dropout, and any randomness a ``loss_fn`` draws (e.g. MLM masking), is identical in
-a resumed and an uninterrupted run without restoring random states. Keep collate functions
-deterministic: randomness drawn there is not covered.
+Exact resume: every checkpoint (``textxfer.train.checkpoint``: safetensors, JSON and a
+``weights_only`` optimizer file, no pickles) holds model, optimizer, schedule and the loop's own
+``LoopState`` (step, epoch, position in the epoch, best weights, early-stopping counter, history),
+with a fingerprint of the data and settings that ``resume`` checks (``resume="force"`` skips the
+check); on resume ``skip_first_batches`` jumps to the position in the epoch. Every micro-batch
+runs under a seed derived from (seed, micro-step, process) — as fairseq does — so dropout, and any
+randomness a ``loss_fn`` draws (e.g. MLM masking), is identical in a resumed and an uninterrupted
+run without restoring random states. Keep collate functions deterministic: randomness drawn
+there is not covered.
 
 >>> loop = TrainLoop(accelerator, model, optimizer, train_dl, args, loss_fn=loss,
 ...                  eval_dataloader=dev_dl, eval_fn=evaluate)            # doctest: +SKIP
@@ -31,7 +28,6 @@ import json
 import logging
 import math
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -39,8 +35,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, DataError
-from ..io import atomic_write_json, read_json
+from ..errors import ConfigError
+from .checkpoint import (  # noqa: F401 - latest_checkpoint and COMPLETE_FILE are used from here too
+    COMPLETE_FILE,
+    check_fingerprint,
+    latest_checkpoint,
+    read_checkpoint,
+    step_folders,
+    write_checkpoint,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -48,9 +51,6 @@ if TYPE_CHECKING:
     from .args import TrainArgs
 
 logger = logging.getLogger(__name__)
-
-CHECKPOINT_RE = re.compile(r"^step-(\d+)$")
-COMPLETE_FILE = "checkpoint.json"  # written last: a folder without it is incomplete
 
 
 class Callback:
@@ -130,26 +130,6 @@ def flat_config(sections: dict[str, dict]) -> dict[str, Any]:
         for name, values in sections.items()
         for key, value in values.items()
     }
-
-
-def latest_checkpoint(folder: str | os.PathLike | None) -> Path | None:
-    """The ``step-N`` checkpoint with the largest N in ``folder`` that is complete (has
-    ``checkpoint.json``), or None; incomplete ones are skipped with a warning."""
-    if folder is None or not Path(folder).is_dir():
-        return None
-    found = sorted(
-        (int(m.group(1)), p) for p in Path(folder).iterdir() if (m := CHECKPOINT_RE.match(p.name))
-    )
-    for _, path in reversed(found):
-        if (path / COMPLETE_FILE).is_file():
-            return path
-        logger.warning("skipping %s: incomplete (no %s)", path, COMPLETE_FILE)
-    return None
-
-
-def fingerprint_differences(saved: dict, current: dict) -> list[str]:
-    """Keys whose values differ between two run fingerprints (``TrainLoop.fingerprint``)."""
-    return sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
 
 
 class TrainLoop:
@@ -284,45 +264,16 @@ class TrainLoop:
                 "resume: no checkpoint in %s; starting from scratch", self.checkpoint_dir
             )
             return None
-        self._check_fingerprint(path, read_json(path / COMPLETE_FILE))
-        self._load_checkpoint(path)
+        check_fingerprint(path, self.fingerprint, force=self.args.resume == "force")
+        acc = self.accelerator
+        self.state.load_state_dict(
+            read_checkpoint(
+                path, model=acc.unwrap_model(self.model), optimizer=self.optimizer,
+                scheduler=self.scheduler, scaler=getattr(acc, "scaler", None),
+            )
+        )  # fmt: skip
         logger.info("resumed from %s (step %d)", path, self.state.global_step)
         return path
-
-    def _check_fingerprint(self, path: Path, info: dict) -> None:
-        saved, current = info.get("fingerprint") or {}, self.fingerprint
-        if current is None or self.args.resume == "force":
-            return
-        differs = fingerprint_differences(saved, current)
-        if differs:
-            raise ConfigError(
-                f"checkpoint {path} was made with other data or settings (differs in: "
-                f"{', '.join(differs[:6])}); run with the data and settings it was made with, pass "
-                "--resume force to continue from it anyway, or another --checkpoint-dir to start afresh"
-            )
-
-    def _load_checkpoint(self, path: Path) -> None:
-        import torch
-        from safetensors.torch import load_file, load_model
-
-        load_model(self.accelerator.unwrap_model(self.model), str(path / "model.safetensors"))
-        try:  # weights_only: tensors and plain values only, never an object that runs code
-            optimizer = torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True)
-        except Exception as err:  # noqa: BLE001 - pickle.UnpicklingError, RuntimeError, EOFError
-            raise DataError(
-                f"{path / 'optimizer.pt'} is not a plain tensor file ({type(err).__name__}); "
-                "textxfer reads checkpoints without running code from them, so it is not loaded. "
-                "Delete that checkpoint folder, or pass another --checkpoint-dir"
-            ) from err
-        self.optimizer.load_state_dict(optimizer)
-        self.scheduler.load_state_dict(read_json(path / "scheduler.json"))
-        scaler = getattr(self.accelerator, "scaler", None)
-        if scaler is not None and (path / "scaler.json").is_file():
-            scaler.load_state_dict(read_json(path / "scaler.json"))
-        state = read_json(path / "loop_state.json")
-        if (path / "best_weights.safetensors").is_file():
-            state["best_weights"] = load_file(str(path / "best_weights.safetensors"))
-        self.state.load_state_dict(state)
 
     def save_checkpoint(self) -> Path:
         """Write ``step-N`` (see the module docstring): a temp folder, then one rename."""
@@ -338,37 +289,17 @@ class TrainLoop:
             if tmp.exists():
                 shutil.rmtree(tmp)
             tmp.mkdir(parents=True)
-            self._write_checkpoint(tmp, fingerprint)
+            write_checkpoint(
+                tmp, model=acc.unwrap_model(self.model), optimizer=self.optimizer,
+                scheduler=self.scheduler, scaler=getattr(acc, "scaler", None),
+                state=self.state.state_dict(), fingerprint=fingerprint,
+            )  # fmt: skip
             if final.exists():
                 shutil.rmtree(final)
             os.replace(tmp, final)
             self._prune_checkpoints()
         acc.wait_for_everyone()
         return final
-
-    def _write_checkpoint(self, folder: Path, fingerprint: dict | None) -> None:
-        import torch
-        from safetensors.torch import save_file, save_model
-
-        from .. import __version__
-
-        save_model(self.accelerator.unwrap_model(self.model), str(folder / "model.safetensors"))
-        torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
-        atomic_write_json(folder / "scheduler.json", self.scheduler.state_dict())
-        scaler = getattr(self.accelerator, "scaler", None)
-        if scaler is not None:
-            atomic_write_json(folder / "scaler.json", scaler.state_dict())
-        state = self.state.state_dict()
-        best = state.pop("best_weights")
-        if best:
-            save_file(
-                {k: v.contiguous() for k, v in best.items()},
-                str(folder / "best_weights.safetensors"),
-            )
-        atomic_write_json(folder / "loop_state.json", state)
-        complete = {"step": self.state.global_step, "fingerprint": fingerprint,
-                    "textxfer_version": __version__}  # fmt: skip
-        atomic_write_json(folder / COMPLETE_FILE, complete)
 
     # ---------------------------------------------------------------- stepping
     def _run_epoch(self, bar) -> None:
@@ -543,11 +474,7 @@ class TrainLoop:
 
     def _prune_checkpoints(self) -> None:
         limit = self.args.save_total_limit
-        found = sorted(
-            (int(m.group(1)), p)
-            for p in self.checkpoint_dir.iterdir()
-            if (m := CHECKPOINT_RE.match(p.name))
-        )
+        found = step_folders(self.checkpoint_dir)
         for _, path in found[: max(0, len(found) - limit)] if limit else []:
             shutil.rmtree(path, ignore_errors=True)
 
