@@ -389,6 +389,8 @@ CASES: list[Case] = [
     Case("finetune-no-tensorboard", ["finetune", D, "--model", "{bert}", "--report-to", "tensorboard",
          "--max-steps", "1", "--out", "{tmp}/f"], r"tensorboard.*textxfer\[tracking\]",
          hide=("tensorboard", "tensorboardX", "torch.utils.tensorboard")),
+    Case("finetune-lora-option-without-lora", ["finetune", D, "--model", "{bert}", "--lora-r", "16", "--out", "{tmp}/f"],
+         r"--lora-r set the LoRA adapter, but LoRA is off"),
     Case("finetune-out-user-folder", ["finetune", D, "--model", "{bert}", "--max-steps", "1", "--out", "{tmp}/precious"],
          r"not a textxfer run folder|files textxfer did not write", setup=user_folder, kind="loss",
          ok=_kept("precious/thesis.txt", "years of work\n")),

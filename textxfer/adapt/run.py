@@ -40,6 +40,7 @@ from ..io import prepare_output
 from ..models import check_max_length, load_tokenizer, local_model_path, resolve_model
 from ..train.accel import make_accelerator
 from ..train.args import LoraArgs, ModelArgs
+from ..train.lora import active_lora
 from ..train.stage import Result, build_stage, save_on_main
 from .args import AdaptArgs, MLMTrainArgs
 from .mlm import (
@@ -179,7 +180,7 @@ def adapt(
     """
     adapt_args = adapt_args or AdaptArgs()
     train_args = train_args or MLMTrainArgs()
-    lora = lora_args if lora_args is not None and lora_args.lora else None
+    lora = active_lora(lora_args)
     if train_args.out is None:
         raise ConfigError("adapt writes a model folder; pass --out DIR (train_args.out)")
     inputs = [local_model_path(model_args.model), *_source_paths(texts_or_dataset)]

@@ -10,10 +10,10 @@ then ``textxfer finetune amazon_mds/books --target amazon_mds/kitchen --model ru
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 from ..adapt.args import AdaptArgs, MLMTrainArgs
+from ..config import changed_fields, flags
 from ..data.load import DataArgs
 from ..errors import ConfigError
 from ..train.args import LoraArgs, ModelArgs
@@ -66,16 +66,11 @@ def resolve_configs(args: argparse.Namespace) -> tuple[dict, object]:
 def _refuse_dataset_options(data: DataArgs) -> None:
     """A .txt file has no columns, labels or splits: the data options would be ignored (``seed``
     is shared with the training sections, so ``--seed`` is fine)."""
-    defaults = DataArgs(dataset=data.dataset)
-    given = [
-        f.name for f in dataclasses.fields(DataArgs)
-        if f.name not in ("dataset", "seed") and getattr(data, f.name) != getattr(defaults, f.name)
-    ]  # fmt: skip
+    given = changed_fields(data, ignore=("dataset", "seed"))
     if given:
-        flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
         raise ConfigError(
-            f"{flags} apply to a dataset, not a text file ({data.dataset}): every line of the file "
-            "is used. Drop them, or pass a dataset (name, folder or CSV) instead of the text file"
+            f"{flags(given)} apply to a dataset, not a text file ({data.dataset}): every line of "
+            "the file is used. Drop them, or pass a dataset (name, folder or CSV) instead"
         )
 
 

@@ -29,6 +29,7 @@ from ..io import prepare_output
 from ..models import check_max_length, load_tokenizer, local_model_path, resolve_model
 from ..train.accel import eval_dataloader, make_accelerator
 from ..train.args import LoraArgs, ModelArgs, TrainArgs
+from ..train.lora import active_lora
 from ..train.stage import Result, build_stage, eval_batch_size, save_on_main
 from .task import (
     ClassificationLoss,
@@ -71,7 +72,7 @@ def finetune(
         raise ConfigError(
             "finetune needs data_args or dataset=; pass DataArgs('sst2') or a DatasetDict"
         )
-    lora = lora_args if lora_args is not None and lora_args.lora else None
+    lora = active_lora(lora_args)
     inputs = [local_model_path(model_args.model), *(input_paths(data_args) if data_args else [])]
     if train_args.out is not None:  # refused before any work, not after training
         prepare_output(train_args.out, overwrite=train_args.overwrite, inputs=inputs)
