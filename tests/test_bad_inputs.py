@@ -382,3 +382,14 @@ def test_training_logs_the_world_size(fx, tmp_path, caplog):
             ftutil.train_args(max_steps=1, eval_strategy="no"),
         )
     assert "finetune: 1 process(es) (NO)" in caplog.text
+
+
+def test_a_real_bug_keeps_its_traceback(fx, monkeypatch):
+    from textxfer.commands import data
+
+    def broken(args):
+        raise ZeroDivisionError("a bug, not a user error")
+
+    monkeypatch.setattr(data, "run_show", broken)
+    with pytest.raises(ZeroDivisionError):
+        main(["data", "show", fx["data"]])
