@@ -146,7 +146,12 @@ def test_cli_baseline_then_predict(tiny_dataset_dir, tmp_path, capsys):
         "pipeline.skops",
         "predictions.csv",
         "textxfer.json",
+        "vocabularies.json",
     ]
+    terms = json.loads((out / "vocabularies.json").read_text())  # kept out of the skops file
+    vectorizer = load_predictor(out).pipeline.named_steps["vectorizer"]
+    assert len(terms) == 1 and vectorizer.transform(["x"]).shape[1] == len(terms[0]) > 10
+    assert vectorizer.vocabulary_ == {t: i for i, t in enumerate(terms[0])}
     metrics = json.loads((out / "metrics.json").read_text())
     frame = pd.read_csv(out / "predictions.csv")
     assert metrics["accuracy"] == (frame["gold"] == frame["predicted"]).mean()
