@@ -96,7 +96,7 @@ def test_modes_follow_the_umask(tmp_path):
     assert mode(private) == 0o700 and mode(private / "metrics.json") == 0o600
 
 
-def test_a_second_concurrent_run_on_one_out_is_refused(tmp_path):
+def test_a_second_concurrent_run_on_one_out_is_refused(fx, tmp_path, capsys):
     out = tmp_path / "grid"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from textxfer.io import prepare_output; "
@@ -108,6 +108,9 @@ def test_a_second_concurrent_run_on_one_out_is_refused(tmp_path):
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(OutputError, match="in use by another textxfer run"):
             prepare_output(out)
+        assert main(["compare", fx["data"], "--sizes", "[full]", "--out", str(out)]) == 2
+        assert "in use by another textxfer run" in capsys.readouterr().err
+        assert not out.exists()  # the second grid wrote nothing there
     finally:
         holder.kill()
         holder.wait()
@@ -309,20 +312,58 @@ def test_adapt_honours_k_and_limit_for_a_dataset(tmp_path):
     assert len(adaptation_texts(str(tmp_path), limit=6)) == 6
 
 
+def test_adapt_command_passes_k_and_limit_to_its_texts(tmp_path):
+    from textxfer.adapt.run import resolve_texts
+    from textxfer.cli import build_parser
+    from textxfer.commands.adapt import resolve_configs
+
+    ftutil.write_csv(tmp_path / "train.csv", ftutil.rows())
+    ftutil.write_csv(tmp_path / "test.csv", [(f"held out {i}", ["positive", "negative"][i % 2])
+                                             for i in range(6)])  # fmt: skip
+
+    def texts(*flags):
+        argv = ["adapt", str(tmp_path), *flags]
+        _, source = resolve_configs(build_parser().parse_args(argv))
+        return resolve_texts(source)[0]
+
+    assert (len(texts()), len(texts("--limit", "6")), len(texts("--k", "2"))) == (18, 6, 4)
+
+
+def test_nan_and_empty_labels_are_dropped_with_a_count(tmp_path, caplog):
+    import logging
+
+    from textxfer.data import load_data
+
+    rows = [*ftutil.rows(), ("a fine film", "NaN"), ("a dull film", " "), ("a film", "null")]
+    ftutil.write_csv(tmp_path / "train.csv", rows)
+    with caplog.at_level(logging.WARNING, logger="textxfer"):
+        ds = load_data(str(tmp_path))
+    assert sum(len(ds[s]) for s in ds) == 20 and ds["train"].features["label"].names == [
+        "negative", "positive"
+    ]  # fmt: skip
+    assert "dropped 3 of 23 rows" in caplog.text and "missing label (3" in caplog.text
+
+
 def test_a_lora_adapter_loads_with_peft_automodel_for_any_class_count(bert, tmp_path, monkeypatch):
     import torch
     from peft import AutoPeftModelForSequenceClassification
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from textxfer import models
+
     rows = [(t, ["bad", "good", "meh"][i % 3]) for i, (t, _) in enumerate(ftutil.rows())]
     ftutil.write_csv(tmp_path / "d" / "train.csv", rows)
     monkeypatch.chdir(tmp_path)
-    argv = ["finetune", "d", "--model", str(bert), "--lora", "--max-steps", "2", "--batch-size", "4",
+    monkeypatch.setattr(models, "default_model_path", lambda: Path(bert))  # the venv's store
+    argv = ["finetune", "d", "--lora", "--max-steps", "2", "--batch-size", "4",
             "--eval-strategy", "no", "--progress-bar", "false", "--out", "run"]  # fmt: skip
     with ftutil.quiet():
         assert main(argv) == 0
     config = json.loads(Path("run/adapter/adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == os.path.join("run", "adapter", "base")
+    card = Path("run/adapter/README.md").read_text()  # the model card names the Hub id
+    assert "base_model: sentence-transformers/all-MiniLM-L6-v2" in card and str(bert) not in card
+    assert not [p for p in Path("run").rglob("*.json") if str(bert) in p.read_text()]
     with ftutil.quiet():
         peft_model = AutoPeftModelForSequenceClassification.from_pretrained("run/adapter").eval()
         merged = AutoModelForSequenceClassification.from_pretrained("run").eval()

