@@ -14,7 +14,8 @@ from ``base_model_name_or_path`` of ``adapter_config.json`` and takes its class 
 model's config; a Hub checkpoint would give it 2 classes named ``LABEL_0/1``. So the adapter names
 ``DIR/adapter/base`` (as the path ``--out`` was given, relative when it was), a copy of the base with
 the real label names and class count: it loads for any class count, from where the run was started.
-textxfer's own loader resolves it inside the folder, from anywhere.
+textxfer's own loader resolves it inside the folder, from anywhere. The adapter's model card
+(``README.md``) names the model trained from (the Hub id for ``--model default``).
 
 >>> from textxfer.finetune.io import load_predictor
 >>> clf = load_predictor("runs/sst2-full")          # doctest: +SKIP
