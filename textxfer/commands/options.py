@@ -18,8 +18,9 @@ from ..config import add_config_args, configs_from_args
 from ..errors import ConfigError
 
 DATASET_HELP = (
-    "dataset: a name (e.g. sst2, subj, amazon_mds/books), a CSV/TSV/JSON/JSONL/Parquet file, a "
-    "folder of train/dev/test files, or a Hub id; may instead be given as data.dataset in --config"
+    "dataset: a name (subj is built in; others, e.g. sst2, under $TEXTXFER_DATASETS), a "
+    "CSV/TSV/JSON/JSONL/Parquet file, a folder of train/dev/test files, or a Hub id (owner/name, "
+    "name/config); may instead be given as data.dataset in --config"
 )
 
 
