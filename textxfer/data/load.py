@@ -24,8 +24,8 @@ import pandas as pd
 
 from ..config import Args, field
 from ..errors import DataError
-from .checks import check_splits
 from .builtin import builtin_folder, builtin_names
+from .checks import check_splits
 from .readers import (
     EXTENSIONS,
     clean_rows,
