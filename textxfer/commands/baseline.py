@@ -14,9 +14,10 @@ from ..compare.registry import method_names
 from ..data.load import DataArgs, load_data
 from ..errors import ConfigError
 from ..io import atomic_write_text
-from .options import add_common, add_out, build, default_out
+from ..publish import HubArgs
+from .options import add_common, add_out, build, default_out, push
 
-SECTIONS = {"data": DataArgs, "baseline": BaselineArgs}
+SECTIONS = {"data": DataArgs, "baseline": BaselineArgs, "hub": HubArgs}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,8 +50,13 @@ def run(args: argparse.Namespace) -> int:
     configs = build(args, SECTIONS)
     data_args, base = configs["data"], configs["baseline"]
     methods = methods or [base.method]
-    dataset = load_data(data_args)
     single = len(methods) == 1
+    if configs["hub"].push_to_hub and not single:
+        raise ConfigError(
+            f"--push-to-hub publishes one model; found --method {','.join(methods)}; "
+            "run one method per command to push it"
+        )
+    dataset = load_data(data_args)
     out = args.out or default_out("baseline", data_args.dataset, methods[0] if single else "")
     results = run_baselines(
         methods, base, dataset, out_dir=out, eval_split=args.eval_split,
@@ -67,4 +73,6 @@ def run(args: argparse.Namespace) -> int:
         table = summarize(results)
         atomic_write_text(f"{out}/summary.csv", table.to_csv(index=False))
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    else:
+        push(configs["hub"], next(iter(results.values())).out_dir)
     return 0

@@ -60,6 +60,15 @@ def build(args: argparse.Namespace, sections: Mapping[str, type], **kwargs: Any)
         raise ConfigError(f"{err}; pass it as a flag or in --config") from err
 
 
+def push(hub, folder) -> None:
+    """``--push-to-hub REPO_ID``: upload the saved ``folder`` (``hub`` is the ``HubArgs``)."""
+    if hub is not None and hub.push_to_hub and folder:
+        from ..publish import push_to_hub
+
+        url = push_to_hub(folder, hub.push_to_hub, private=hub.hub_private)
+        print(f"pushed {folder} to {url}")
+
+
 def slug(text: str) -> str:
     """A folder-name form of a dataset or method name."""
     return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-") or "data"

@@ -213,8 +213,11 @@ def crossdomain(args: CrossDomainArgs, progress: bool = True) -> pd.DataFrame:
         holds ``markdown_table`` of it and ``out/adaptation.json`` the perplexity before/after of
         each adapted encoder.
     """
+    from .. import console
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    console.attach(out)
     _PAIR_CACHE.clear()  # data is cached within one run only: files may change between runs
     atomic_write_text(out / "config.yaml", dump_yaml({"crossdomain": dataclasses.asdict(args)}))
     store, cells = CellStore(out), plan(args)

@@ -267,11 +267,13 @@ def build_table(cells: dict[str, dict]) -> pd.DataFrame:
 
 def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
     """Run the grid (skipping finished cells), write the table and the report; return the table."""
+    from .. import console
     from .report import write_report
 
     args = _smoke(args) if args.smoke else args
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    console.attach(out)
     _DATA_CACHE.clear()  # data is cached within one run only: files may change between runs
     atomic_write_text(out / "config.yaml", dump_yaml({"compare": dataclasses.asdict(args)}))
     store, cells = CellStore(out), plan(args)

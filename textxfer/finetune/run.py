@@ -96,8 +96,10 @@ def finetune(
     }  # fmt: skip
     result = stage.result(fitted, metrics, train_args.out, "lora" if lora else "full")
     if train_args.out:
+        rows = {split: len(dataset[split]) for split in ("train", "dev", "test")}
         save_on_main(
-            accelerator, lambda: _save(stage, result, tokenizer, model_path, label_names, config)
+            accelerator,
+            lambda: _save(stage, result, tokenizer, model_path, label_names, config, rows),
         )
     return result
 
@@ -129,7 +131,7 @@ def _stage(accelerator, model_path, tokenizer, encoded, label_names, config, cal
     )  # fmt: skip
 
 
-def _save(stage, result: Result, tokenizer, model_path: str, label_names, config) -> None:
+def _save(stage, result: Result, tokenizer, model_path: str, label_names, config, rows) -> None:
     from .io import save_finetuned
 
     model_args, data_args, train_args = config["model"], config["data"], config["train"]
@@ -137,6 +139,7 @@ def _save(stage, result: Result, tokenizer, model_path: str, label_names, config
         "base_model": model_path, "model": model_args.model, "label_names": label_names,
         "max_length": model_args.max_length, "dataset": getattr(data_args, "dataset", None),
         "trainable_params": result.trainable_params, "total_params": result.total_params,
+        "rows": rows,
     }  # fmt: skip
     extra = {k: v for k, v in result.to_dict().items() if k not in ("metrics", "output_dir")}
     logs = Path(train_args.checkpoint_folder() or "") / "logs"
