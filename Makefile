@@ -22,7 +22,7 @@ ifneq ($(wildcard $(SHARED_DATASETS)),)
 export TEXTXFER_DATASETS ?= $(SHARED_DATASETS)
 endif
 
-.PHONY: install torch quickstart test test-all test-standalone lint format clean
+.PHONY: install torch quickstart test test-all test-standalone notebooks lint format clean
 
 install: $(STAMP)
 
@@ -74,6 +74,11 @@ test-standalone: $(STAMP)
 	echo "standalone check in $$tmp/textxfer (nothing beside it: $$(ls -A "$$tmp"))"; \
 	env -u TEXTXFER_DATASETS PYTHONPATH="$$tmp/textxfer" $(MAKE) --no-print-directory \
 	  VENV="$(abspath $(VENV))" QUICKSTART_ARGS="$(STANDALONE_QUICKSTART_ARGS)" quickstart test
+
+# Re-run the notebooks for real (SMOKE = False) and store their outputs: `make notebooks NB="02_baselines"`.
+NB ?=
+notebooks: $(STAMP)
+	HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONPATH=$(CURDIR) $(BIN)/python notebooks/execute.py $(NB)
 
 lint: $(STAMP)
 	$(BIN)/ruff check textxfer tests recipes
