@@ -150,15 +150,16 @@ def load_finetuned(folder: str | Path, adapter: bool = False):
     if adapter:
         if not info.get("adapter"):
             raise ValueError(f"{folder} holds a {info.get('method')} model, not a LoRA adapter")
-        from ..models import label_maps, resolve_model
+        from ..models import label_maps, load_pretrained, resolve_model
         from ..train.lora import load_adapter
 
         base_path = info["base_model"]
         if not Path(base_path).is_dir():  # saved on another machine: resolve the name again
             base_path = resolve_model(info.get("model") or base_path)
-        base = AutoModelForSequenceClassification.from_pretrained(
-            base_path, **label_maps(info["label_names"]), ignore_mismatched_sizes=True
-        )
+        base, _ = load_pretrained(  # its new head is replaced by the adapter's saved one
+            AutoModelForSequenceClassification, base_path, **label_maps(info["label_names"]),
+            ignore_mismatched_sizes=True,
+        )  # fmt: skip
         model = load_adapter(folder / info["adapter"], base)
     else:
         model = AutoModelForSequenceClassification.from_pretrained(str(folder))
