@@ -66,6 +66,8 @@ def test_notebook_teaches_between_cells_and_holds_a_real_run(path):
     )
     if nb.metadata.get("textxfer", {}).get("real_run", True):
         assert "".join(nb.cells[0].source).startswith("SMOKE = False")
-        assert all(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        assert code and nb.cells[code[-1]].get("outputs"), (
             f"{path.name}: committed with the outputs of a real run (python notebooks/execute.py)"
         )
+        assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name}: its plot"
