@@ -8,6 +8,7 @@ writes, with the same names everywhere::
     DIR/metrics.json       results
     DIR/config.yaml        every option used, by section (accepted back by the command's --config)
     DIR/train_log.jsonl    training records, one JSON object per line (when there are any)
+    DIR/run.log            the command's log and library warnings (CLI runs: ``textxfer.console``)
     DIR/...                the payload (model weights, tokenizer, pipeline, predictions)
 
 Output safety: ``prepare_output`` is the one check every writer goes through (``save_run`` calls it,
@@ -186,6 +187,7 @@ def save_run(
     """
     from . import __version__
     from .config import dump_yaml, to_sections
+    from .console import run_log
 
     prepare_output(folder, overwrite=overwrite, inputs=inputs)
     marker = {"kind": kind, **(info or {}), "textxfer_version": __version__}
@@ -202,6 +204,9 @@ def save_run(
             if Path(source).is_dir():
                 shutil.copytree(source, tmp / name)
         atomic_write_json(tmp / MARKER, marker)
+        log = run_log()
+        if log is not None:
+            log.attach(folder, tmp)
     return Path(folder)
 
 

@@ -130,8 +130,10 @@ def load_mlm_model(model_path: str):
     """
     from transformers import AutoModelForMaskedLM
 
+    from ..models import load_pretrained
+
     try:
-        model, info = AutoModelForMaskedLM.from_pretrained(model_path, output_loading_info=True)
+        model, info = load_pretrained(AutoModelForMaskedLM, model_path)
     except ValueError as err:
         raise ConfigError(
             f"{model_path} cannot be loaded as a masked LM ({err}); adaptation needs an encoder "

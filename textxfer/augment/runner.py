@@ -145,10 +145,10 @@ def _apply_task(task: tuple) -> list[str]:
 
 def _map_chunks(fn, tasks: list[tuple], num_proc: int, desc: str) -> list:
     """``[fn(t) for t in tasks]``, in order, over ``num_proc`` forked processes when > 1."""
-    from datasets.utils import tqdm
+    from ..console import progress
 
     results = []
-    with tqdm(total=len(tasks), desc=desc, unit="chunk") as bar:
+    with progress(total=len(tasks), desc=desc, unit="chunk") as bar:
         if num_proc <= 1 or len(tasks) < 2:
             for task in tasks:
                 results.append(fn(task))
@@ -209,11 +209,11 @@ def _to_dataset(columns: dict[str, list], features):
 
 
 def _run_phase(runner: Runner, columns: dict, kind: str, stages: list[int], num_proc: int) -> None:
-    from datasets.utils import tqdm
+    from ..console import progress
 
     n = len(columns["text"])
     if kind == "contextual":
-        for start in tqdm(range(0, n, CONTEXTUAL_ROWS), desc="augment (contextual ops)"):
+        for start in progress(range(0, n, CONTEXTUAL_ROWS), desc="augment (contextual ops)"):
             runner.apply_contextual(columns, start, min(start + CONTEXTUAL_ROWS, n), stages[0])
         return
     step = _chunk_size(n, num_proc, CHUNK_ROWS * (runner.n_aug + runner.keep))

@@ -164,8 +164,10 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         if loaded is None:
             from transformers import AutoModel, AutoTokenizer
 
+            from ..models import load_pretrained
+
             tokenizer = AutoTokenizer.from_pretrained(self.model_path_)
-            model = AutoModel.from_pretrained(self.model_path_)
+            model = load_pretrained(AutoModel, self.model_path_)[0]
             model.to(self._torch_device()).eval()
             loaded = self.__dict__["_loaded"] = (tokenizer, model)
         return loaded
@@ -180,15 +182,15 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         import torch
-        from tqdm.auto import tqdm
+
+        from ..console import progress
 
         tokenizer, model = self._encoder()
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.n_features_out_), dtype=np.float32)
         starts = range(0, len(texts), int(self.batch_size))
-        disable = None if self.progress is None else not self.progress
         with torch.inference_mode():
-            for start in tqdm(starts, desc="features", unit="batch", disable=disable):
+            for start in progress(starts, desc="features", unit="batch", enabled=self.progress):
                 idx = order[start : start + int(self.batch_size)]
                 batch = tokenizer(
                     [texts[i] for i in idx],

@@ -10,6 +10,7 @@ A baseline folder holds::
     metrics.json      textxfer.metrics.evaluate output + fit_seconds, method, split sizes
     predictions.csv   text, gold, predicted, p_<label>... (probabilities when the model has them)
     config.yaml       every option used, sectioned (reusable as --config)
+    README.md         the model card (``textxfer.card``)
     encoder/          features-* with a model other than "default": the frozen encoder itself
 
 The pipeline is stored with skops, not pickle: loading builds only the types on an allowlist
@@ -120,18 +121,52 @@ def save_baseline(
             texts, gold, result.predictions, result.label_names, probabilities
         )
         frame.to_csv(tmp / "predictions.csv", index=False)
+        model_card(result, info, metrics, sections).write(tmp)
         return {"encoder": encoder}
 
     metrics = {**result.metrics, "method": method, "eval_split": result.eval_split,
                "n_train": result.n_train, "fit_seconds": result.fit_seconds}  # fmt: skip
     info = {"method": method, "label_names": list(result.label_names), "pipeline": PIPELINE_FILE,
             "sklearn_version": sklearn.__version__}  # fmt: skip
+    sections = {**(config or {}), "baseline": result.args}
     save_run(
-        out_dir, kind=KIND, info=info, metrics=metrics,
-        config={**(config or {}), "baseline": result.args}, payload=payload, **output,
-    )  # fmt: skip
+        out_dir, kind=KIND, info=info, metrics=metrics, config=sections, payload=payload, **output
+    )
     logger.info("saved baseline to %s", out_dir)
     return Path(out_dir)
+
+
+def model_card(result, info: dict, metrics: dict, config: dict):
+    """The card of a baseline folder: method, data, the evaluation, and how to load it."""
+    from ..card import ModelCard, base_model_id, dataset_ids, describe_dataset
+
+    method = info.get("method") or "baseline"
+    data = config.get("data")
+    dataset = getattr(data, "dataset", None)
+    encoder = result.args.model if result.args and method.startswith("features") else None
+    lines = [f"dataset: {describe_dataset(dataset)}",
+             f"train: {result.n_train:,} rows; evaluated on {result.eval_split} "
+             f"({metrics.get('n', 0):,} rows)"]  # fmt: skip
+    if encoder:
+        lines.append(
+            f"frozen encoder: `{base_model_id(encoder) or encoder}` (features, not fine-tuned)"
+        )
+    load = (
+        "from textxfer.predict import load_predictor\n\n"
+        'classifier = load_predictor("THIS_FOLDER")\n'
+        'classifier.predict(["a great movie"]), classifier.predict_proba(["a great movie"])'
+    )
+    note = (f"`{info.get('pipeline', PIPELINE_FILE)}` is a skops file: loading builds only "
+            "trusted types, so it cannot run code.")  # fmt: skip
+    return ModelCard(
+        title=f"{method} on {dataset or 'text'}",
+        summary=f"A scikit-learn text classifier (`{method}`) fitted by textxfer; "
+        f"scikit-learn {info.get('sklearn_version')}.",
+        library="sklearn", tags=["text-classification", "sklearn", method],
+        base_model=base_model_id(encoder) if encoder else None, datasets=dataset_ids(dataset),
+        labels=list(result.label_names), results={result.eval_split: metrics}, data=lines,
+        config=config, how_to_load=load, notes=[note],
+    )  # fmt: skip
 
 
 def _parts(estimator) -> list:

@@ -14,9 +14,10 @@ from ..compare.registry import method_names
 from ..data.load import DataArgs, input_paths, load_data
 from ..errors import ConfigError
 from ..io import MARKER, atomic_write_json, atomic_write_text, prepare_output, release_output
-from .options import add_common, add_out, build, out_folder
+from ..publish import HubArgs
+from .options import add_common, add_out, build, out_folder, push
 
-SECTIONS = {"data": DataArgs, "baseline": BaselineArgs}
+SECTIONS = {"data": DataArgs, "baseline": BaselineArgs, "hub": HubArgs}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
     data_args, base = configs["data"], configs["baseline"]
     methods = methods or [base.method]
     single = len(methods) == 1
+    if configs["hub"].push_to_hub and not single:
+        raise ConfigError(
+            f"--push-to-hub publishes one model; found --method {','.join(methods)}; "
+            "run one method per command to push it"
+        )
     out = out_folder(args, "baseline", data_args.dataset, methods[0] if single else "")
     inputs = input_paths(data_args)
     prepare_output(out, overwrite=args.overwrite, inputs=inputs)
@@ -76,4 +82,6 @@ def run(args: argparse.Namespace) -> int:
         table = summarize(results)
         atomic_write_text(f"{out}/summary.csv", table.to_csv(index=False))
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    else:
+        push(configs["hub"], next(iter(results.values())).out_dir)
     return 0

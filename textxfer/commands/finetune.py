@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 
 from ..data.load import DataArgs
+from ..publish import HubArgs
 from ..train.args import LoraArgs, ModelArgs, TrainArgs
-from .options import add_common, build, default_out
+from .options import add_common, build, default_out, push
 
-SECTIONS = {"model": ModelArgs, "data": DataArgs, "train": TrainArgs, "lora": LoraArgs}
+SECTIONS = {
+    "model": ModelArgs, "data": DataArgs, "train": TrainArgs, "lora": LoraArgs, "hub": HubArgs,
+}  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,4 +69,5 @@ def run(args: argparse.Namespace) -> int:
     result = finetune(configs["model"], configs["data"], configs["train"], configs["lora"])
     if PartialState().is_main_process:
         print(format_result(result))
+        push(configs["hub"], result.output_dir)
     return 0

@@ -126,11 +126,11 @@ def run_cells(
     Returns:
         The new records, in run order.
     """
-    from tqdm.auto import tqdm
+    from ..console import progress as progress_bar
 
     todo = [c for c in cells if not store.finished(c.id)]
     records = []
-    for cell in tqdm(todo, desc="cells", disable=not progress):
+    for cell in progress_bar(todo, desc="cells", enabled=progress):
         record = run_one(cell, run, fail_fast)
         store.put(record)
         records.append(record)

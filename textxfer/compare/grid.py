@@ -207,6 +207,12 @@ def _capped(ds, split: str, limit: int, seed: int):
 
 
 _DATA_CACHE: dict[str, Any] = {}  # data settings -> (dataset, unlabelled texts), per run
+_FULL_ROWS: dict[str, dict[str, int]] = {}  # data settings -> split sizes before eval_limit
+
+
+def _data_key(args: CompareArgs) -> str:
+    return json.dumps([args.dataset, args.data_seed, args.data, args.eval_limit, args.eval_split,
+                       args.unlabeled], sort_keys=True, default=str)  # fmt: skip
 
 
 def load_grid_data(args: CompareArgs):
@@ -217,10 +223,10 @@ def load_grid_data(args: CompareArgs):
     from ..adapt.run import resolve_texts
     from ..data.load import DataArgs, load_data
 
-    key = json.dumps([args.dataset, args.data_seed, args.data, args.eval_limit, args.eval_split,
-                      args.unlabeled], sort_keys=True, default=str)  # fmt: skip
+    key = _data_key(args)
     if key not in _DATA_CACHE:
         ds = load_data(DataArgs(dataset=args.dataset, seed=args.data_seed, **args.data))
+        _FULL_ROWS[key] = {split: len(d) for split, d in ds.items()}
         if args.eval_limit:  # dev (model selection) is capped too: quick runs stay quick
             capped = {
                 s: _capped(ds, s, args.eval_limit, args.data_seed) for s in {"dev", args.eval_split}
@@ -263,6 +269,30 @@ def check_sizes(train, sizes: list[Any], fit: bool = False) -> list[Any]:
             size = f"{smallest}/class"
         fitted.append(size)
     return list(dict.fromkeys(fitted))
+
+
+def report_context(args: CompareArgs) -> dict[str, str]:
+    """The report header: dataset, model, the evaluation split and its size, grid and config."""
+    from ..card import base_model_id, describe_dataset
+
+    ds, _ = load_grid_data(args)
+    split, n = args.eval_split, len(ds[args.eval_split])
+    total = _FULL_ROWS.get(_data_key(args), {}).get(split, n)
+    evaluation = (
+        f"{split} split, cut to {n:,} of {total:,} rows (a stratified sample, seed {args.data_seed})"
+        if n < total
+        else f"{split} split, all {n:,} rows"
+    ) + f"; the same rows for every cell; {len(ds['train']):,} training rows to sample from"
+    hub_id = base_model_id(args.model)
+    return {
+        "dataset": describe_dataset(args.dataset).replace("`", ""),
+        "model": args.model + (f" ({hub_id})" if hub_id and hub_id != args.model else ""),
+        "evaluation": evaluation,
+        "grid": f"methods {args.methods}; augmentation {args.augment} (n_aug {args.n_aug}); "
+        f"sizes {args.sizes}; seeds {args.seeds}" + ("; smoke settings" if args.smoke else ""),
+        "config": f"{Path(args.out) / 'config.yaml'} (run again: textxfer compare --config "
+        f"{Path(args.out) / 'config.yaml'})",
+    }
 
 
 def _subsample(train, size: Any, seed: int):
@@ -347,7 +377,7 @@ def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
     )  # fmt: skip
     final = table()
     write_tables(final, out)
-    write_report(final, out, store.read())
+    write_report(final, out, store.read(), context=report_context(args))
     release_output(out)
     return final
 
@@ -355,6 +385,7 @@ def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
 def start_grid(args, kind: str, sources: list[str | None]) -> Path:
     """Check and lock a grid's ``--out`` (``textxfer.io.prepare_output``; a grid of the same kind
     there is continued, ``overwrite`` starts afresh), then write its marker and ``config.yaml``."""
+    from .. import console
     from ..data.load import dataset_path
 
     inputs = [dataset_path(s) for s in sources if s]
@@ -365,4 +396,5 @@ def start_grid(args, kind: str, sources: list[str | None]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / MARKER, {"kind": kind})
     atomic_write_text(out / "config.yaml", dump_yaml({kind: to_sections({kind: args})[kind]}))
+    console.attach(out)
     return out

@@ -1,12 +1,14 @@
 """Load labelled text data as a ``datasets.DatasetDict`` with ``text`` and ``label`` columns.
 
 Sources, tried in this order: a file or folder on disk; a dataset name under the folder in
-``$TEXTXFER_DATASETS`` (e.g. ``sst2``, ``amazon_mds/books``); a Hugging Face Hub id.
+``$TEXTXFER_DATASETS`` (e.g. ``sst2``, ``amazon_mds/books``); a built-in dataset (``subj``, shipped
+with textxfer: ``textxfer.data.builtin``); a Hugging Face Hub id, or a Hub dataset in the local cache
+(``textxfer.data.hub``).
 
 >>> from textxfer.data import DataArgs, load_data
->>> ds = load_data(DataArgs("sst2", k=8))          # doctest: +SKIP
->>> ds["train"].features["label"].names            # doctest: +SKIP
-['negative', 'positive']
+>>> ds = load_data(DataArgs("subj", k=8))
+>>> ds["train"].features["label"].names, len(ds["train"]), len(ds["test"])
+(['subjective', 'objective'], 16, 1000)
 """
 
 from __future__ import annotations
@@ -22,8 +24,16 @@ import pandas as pd
 
 from ..config import Args, field
 from ..errors import DataError
+from .builtin import builtin_folder, builtin_names
 from .checks import check_splits
-from .readers import EXTENSIONS, clean_rows, find_split_files, join_text_columns, read_table
+from .readers import (
+    EXTENSIONS,
+    clean_rows,
+    find_split_files,
+    join_text_columns,
+    read_table,
+    table_suffix,
+)
 from .sampling import SPLITS, complete_splits, few_shot, stratified_subsample
 
 logger = logging.getLogger(__name__)
@@ -46,7 +56,12 @@ class DataArgs(Args):
     """Where the labelled texts come from and how to split and sample them."""
 
     dataset: str | None = field(
-        None, help="dataset name (sst2, subj, ...), a file or folder, or a Hub id (required)"
+        None,
+        help="dataset name (subj, built in; others under $TEXTXFER_DATASETS), a file or folder, "
+        "or a Hub id (owner/name, name/config) (required)",
+    )
+    hub_config: str | None = field(
+        None, help="Hub datasets: the config (subset), e.g. sst2 for glue; or write glue/sst2"
     )
     text_column: str | list[str] = field(
         "text", help="text column, or a list of columns joined with a space"
@@ -112,7 +127,8 @@ def local_dataset_names(root: Path | None = None) -> list[str]:
         return []
     names = []
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.stem in (*SPLITS, "all") and path.suffix in EXTENSIONS:
+        stem = path.name.split(".")[0]
+        if path.is_file() and stem in (*SPLITS, "all") and table_suffix(path) in EXTENSIONS:
             names.append(str(path.parent.relative_to(root)))
     return sorted(set(names))
 
@@ -147,43 +163,24 @@ def _raw_frames(args: DataArgs) -> dict[str, pd.DataFrame]:
         return {"all": read_table(path)}
     if path is not None and path.is_dir():
         return {split: read_table(p) for split, p in find_split_files(path).items()}
-    return _hub_frames(args, datasets_root())
+    builtin = builtin_folder(args.dataset)
+    if builtin is not None:
+        return {split: read_table(p) for split, p in find_split_files(builtin).items()}
+    from .hub import hub_frames
+
+    return hub_frames(args, _where_datasets_are(datasets_root()))
 
 
-def _hub_frames(args: DataArgs, root: Path | None) -> dict[str, pd.DataFrame]:
+def _where_datasets_are(root: Path | None) -> str:
+    """The named datasets there are, for a "not found" error."""
     known = local_dataset_names(root)
-    hint = (
-        f"known local datasets in {root}: {known}"
+    local = (
+        f"in {DATASETS_ENV}={root}: {known}"
         if known
-        else f"set {DATASETS_ENV} to a folder of datasets (e.g. ../shared/datasets)"
+        else f"set {DATASETS_ENV} to a folder with one sub-folder of train.csv / test.csv "
+        "(text,label columns) per dataset for more"
     )
-    looks_like_path = (
-        os.sep in args.dataset and args.dataset.count("/") != 1 or args.dataset.startswith(".")
-    )
-    from ..models import hub_reachable
-
-    if looks_like_path or os.environ.get("HF_DATASETS_OFFLINE") == "1" or not hub_reachable():
-        raise DataError(
-            f"dataset {args.dataset!r} not found: no such file or folder, no local dataset of that name; {hint}"
-        )
-    import datasets
-
-    try:
-        hub = datasets.load_dataset(args.dataset)
-    except Exception as err:  # noqa: BLE001 - any Hub failure gets the same actionable message
-        raise DataError(
-            f"dataset {args.dataset!r} not found: no such file or folder, no local dataset of that name, "
-            f"and the Hub could not provide it ({type(err).__name__}); {hint}"
-        ) from err
-    frames = {}
-    for split, ds in hub.items():
-        frame = ds.to_pandas()
-        feature = ds.features.get(args.label_column)
-        if feature is not None and hasattr(feature, "names"):
-            frame[args.label_column] = [feature.names[i] for i in frame[args.label_column]]
-            args.label_names = args.label_names or list(feature.names)
-        frames[{"validation": "dev"}.get(split, split)] = frame
-    return frames
+    return f"built in: {builtin_names()}; {local}"
 
 
 def _normalise(frames: dict[str, pd.DataFrame], args: DataArgs) -> dict[str, pd.DataFrame]:

@@ -3,9 +3,11 @@
 Layout of a saved folder (written atomically)::
 
     DIR/config.json, model.safetensors, tokenizer files   the full (LoRA: merged) model
+    DIR/README.md                                         the model card (``textxfer.card``)
     DIR/adapter/                                          LoRA only: the peft adapter + tokenizer
     DIR/adapter/base/                                     LoRA only: the base model the adapter
                                                           applies to, with the task's labels
+                                                          (the adapter has its own card)
     DIR/textxfer.json                                     {"kind": "finetune", method, labels, ...}
     DIR/metrics.json, train_log.jsonl, config.yaml        results, history, resolved config
 
@@ -75,9 +77,11 @@ def save_finetuned(
     def payload(tmp: Path) -> dict[str, Any]:
         if peft:
             _save_adapter(model, tokenizer, tmp / ADAPTER_DIR, Path(folder) / ADAPTER_DIR)
+            model_card(info, metrics, config, "adapter").write(tmp / ADAPTER_DIR)
         merged = merge_lora(model)
         merged.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
+        model_card(info, metrics, config, "lora" if peft else "full").write(tmp)
         return {"method": "lora" if peft else "full", "adapter": ADAPTER_DIR if peft else None}
 
     save_run(
@@ -112,6 +116,60 @@ def _require_files(folder: Path, *names: str) -> None:
             f"{folder} is incomplete: {missing} missing; re-run `textxfer finetune ... --out "
             f"{folder} --overwrite`"
         )
+
+
+def model_card(info: dict[str, Any], metrics: dict | None, config: dict | None, what: str):
+    """The card of a fine-tuned folder: ``what`` is full, lora (the merged model) or adapter."""
+    from ..card import ModelCard, base_model_id, dataset_ids, describe_dataset
+
+    data = (config or {}).get("data")
+    target = getattr(data, "target", None)
+    labels = list(info.get("label_names", []))
+    base = base_model_id(info.get("model"))
+    rows = info.get("rows") or {}
+    method = {"full": "full fine-tuning (every weight trained)",
+              "lora": "LoRA fine-tuning, adapter merged into the base weights",
+              "adapter": "LoRA fine-tuning: this folder is the peft adapter alone"}[what]  # fmt: skip
+    lines = [f"dataset: {describe_dataset(info.get('dataset'))}"]
+    if target:
+        lines.append(
+            f"cross-domain: trained on that dataset, evaluated on the test split of {describe_dataset(target)}"
+        )
+    lines += [f"{split}: {n:,} rows" for split, n in rows.items()]
+    if info.get("trainable_params"):
+        lines.append(
+            f"trainable parameters: {info['trainable_params']:,} of {info['total_params']:,}"
+        )
+    results = {s: (metrics or {})[s] for s in ("dev", "test") if s in (metrics or {})}
+    return ModelCard(
+        title=f"{info.get('dataset') or 'text'} classifier ({what})",
+        summary=f"A {len(labels)}-class text classifier from `{base or info.get('model')}`, trained "
+        f"with textxfer by {method}.",
+        library="peft" if what == "adapter" else "transformers",
+        tags=["text-classification", *(["lora", "peft"] if what != "full" else [])],
+        base_model=base, datasets=dataset_ids(info.get("dataset"), target), labels=labels,
+        results=results, data=lines, config=config, how_to_load=_how_to_load(what, base, labels),
+    )  # fmt: skip
+
+
+def _how_to_load(what: str, base: str | None, labels: list[str]) -> str:
+    if what != "adapter":
+        return (
+            "from transformers import pipeline\n\n"
+            'classifier = pipeline("text-classification", model="THIS_FOLDER_OR_REPO")\n'
+            'classifier("a great movie")'
+        )
+    return (
+        "from peft import PeftModel\n"
+        "from transformers import AutoModelForSequenceClassification, AutoTokenizer\n\n"
+        f"labels = {labels!r}\n"
+        f'base = AutoModelForSequenceClassification.from_pretrained("{base or "BASE_MODEL"}", '
+        "num_labels=len(labels),\n    id2label=dict(enumerate(labels)), "
+        "label2id={l: i for i, l in enumerate(labels)})\n"
+        'model = PeftModel.from_pretrained(base, "THIS_FOLDER")  # or (REPO, subfolder="adapter")\n'
+        'tokenizer = AutoTokenizer.from_pretrained("THIS_FOLDER")\n'
+        "# with textxfer: textxfer.finetune.io.load_finetuned(PARENT_FOLDER, adapter=True)"
+    )
 
 
 def load_finetuned(folder: str | Path, adapter: bool = False):

@@ -102,9 +102,10 @@ def finetune(
     }  # fmt: skip
     result = stage.result(fitted, metrics, train_args.out, "lora" if lora else "full")
     if train_args.out is not None:
+        rows = {split: len(dataset[split]) for split in ("train", "dev", "test")}
         save_on_main(
             accelerator,
-            lambda: _save(stage, result, tokenizer, model_path, label_names, config, inputs),
+            lambda: _save(stage, result, tokenizer, model_path, label_names, config, inputs, rows),
         )
     return result
 
@@ -136,7 +137,9 @@ def _stage(accelerator, model_path, tokenizer, encoded, label_names, config, cal
     )  # fmt: skip
 
 
-def _save(stage, result: Result, tokenizer, model_path: str, label_names, config, inputs) -> None:
+def _save(
+    stage, result: Result, tokenizer, model_path: str, label_names, config, inputs, rows
+) -> None:
     from .io import save_finetuned
 
     model_args, data_args, train_args = config["model"], config["data"], config["train"]
@@ -144,6 +147,7 @@ def _save(stage, result: Result, tokenizer, model_path: str, label_names, config
         "model": model_args.model, "label_names": label_names,
         "max_length": model_args.max_length, "dataset": getattr(data_args, "dataset", None),
         "trainable_params": result.trainable_params, "total_params": result.total_params,
+        "rows": rows,
     }  # fmt: skip
     extra = {k: v for k, v in result.to_dict().items() if k not in ("metrics", "output_dir")}
     logs = Path(train_args.checkpoint_folder() or "") / "logs"

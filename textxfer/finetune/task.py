@@ -31,13 +31,15 @@ def build_classifier(model_path: str, label_names: list[str], dropout: float | N
     parameters the checkpoint did not provide (newly initialised head, pooler, ...)."""
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
+    from ..models import load_pretrained
+
     config = AutoConfig.from_pretrained(model_path, **label_maps(label_names))
     if dropout is not None:
         for key, value in config.to_dict().items():
             if "dropout" in key and isinstance(value, float):
                 setattr(config, key, float(dropout))
-    model, info = AutoModelForSequenceClassification.from_pretrained(
-        model_path, config=config, ignore_mismatched_sizes=True, output_loading_info=True
+    model, info = load_pretrained(
+        AutoModelForSequenceClassification, model_path, config=config, ignore_mismatched_sizes=True
     )
     mismatched = {k if isinstance(k, str) else k[0] for k in info.get("mismatched_keys", ())}
     return model, sorted(set(info.get("missing_keys", ())) | mismatched)
