@@ -25,6 +25,7 @@ from ..config import Args, dump_yaml, field
 from ..errors import ConfigError
 from ..io import atomic_write_text, write_tables
 from .cells import Cell, CellStore, cell_id, run_cells
+from .executors import CellTask, ExecutorArgs, new_run, register_cache
 from .registry import get_method, run_method
 
 logger = logging.getLogger(__name__)
@@ -186,7 +187,8 @@ def _capped(ds, split: str, limit: int, seed: int):
     return ds[split].select(stratified_subsample(frame, limit, seed)["_row"].tolist())
 
 
-_DATA_CACHE: dict[str, Any] = {}  # data settings -> (dataset, unlabelled texts), per run
+# data settings -> (dataset, unlabelled texts): loaded once per process (per worker) and run
+_DATA_CACHE: dict[str, Any] = register_cache({})
 
 
 def load_grid_data(args: CompareArgs):
@@ -265,14 +267,20 @@ def build_table(cells: dict[str, dict]) -> pd.DataFrame:
     return table.sort_values(order, na_position="last").reset_index(drop=True)
 
 
-def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
-    """Run the grid (skipping finished cells), write the table and the report; return the table."""
+def compare(
+    args: CompareArgs, progress: bool = True, executor: ExecutorArgs | None = None
+) -> pd.DataFrame:
+    """Run the grid (skipping finished cells), write the table and the report; return the table.
+
+    ``executor`` says where cells run (default: one after the other, in this process); the
+    table does not depend on it, and a grid may be resumed with another executor.
+    """
     from .report import write_report
 
     args = _smoke(args) if args.smoke else args
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    _DATA_CACHE.clear()  # data is cached within one run only: files may change between runs
+    run_id = new_run()  # data is cached within one run only: files may change between runs
     atomic_write_text(out / "config.yaml", dump_yaml({"compare": dataclasses.asdict(args)}))
     store, cells = CellStore(out), plan(args)
     if any(not store.finished(c.id) for c in cells):
@@ -283,8 +291,8 @@ def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
         return build_table({k: v for k, v in store.read().items() if k in wanted})
 
     run_cells(
-        cells, lambda cell: run_compare_cell(args, cell), store, fail_fast=args.fail_fast,
-        progress=progress, on_record=lambda _: write_tables(table(), out),
+        cells, CellTask(run_compare_cell, args, run_id), store, fail_fast=args.fail_fast,
+        progress=progress, on_record=lambda _: write_tables(table(), out), executor=executor,
     )  # fmt: skip
     final = table()
     write_tables(final, out)
