@@ -164,7 +164,7 @@ def adapted_encoder(
     """The encoder adapted on ``texts`` for ``target`` (reused while its inputs are unchanged).
 
     Cells running at once (``--executor processes|ray``) that need the same encoder build it
-    once: the first takes a file lock next to the folder, the others wait for it and reuse it.
+    once: the first takes a file lock (``out/work/locks``), the others wait for it and reuse it.
     """
     from filelock import FileLock
 
@@ -175,8 +175,9 @@ def adapted_encoder(
     key_file = folder.with_name(f"{folder.name}.key")
     if _built(folder, key_file, digest.hexdigest()):
         return folder, read_json(folder / "metrics.json")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder.with_name(f"{folder.name}.lock"))):
+    lock = Path(args.out) / "work" / "locks" / f"adapted-{folder.name}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock)):
         if _built(folder, key_file, digest.hexdigest()):  # built by another cell meanwhile
             return folder, read_json(folder / "metrics.json")
         from ..adapt.run import adapt

@@ -182,6 +182,10 @@ def run_cell(task: CellTask, cell: Cell, ctx: CellContext) -> tuple[dict, BaseEx
     run: Callable[[Cell], dict] = task
     info = {"executor": ctx.executor, "host": socket.gethostname(), "pid": os.getpid(),
             "devices": os.environ.get("CUDA_VISIBLE_DEVICES")}  # fmt: skip
+    if ctx.executor == "ray":
+        import ray
+
+        info["node"] = ray.get_runtime_context().get_node_id()
     if ctx.processes > 1 and trains(cell):
         from .launch import launch_cell
 

@@ -37,6 +37,7 @@ from .registry import BUILTIN_MODULES
 
 logger = logging.getLogger(__name__)
 
+READY = "ready"
 PRELOAD = ["textxfer.compare.grid", "textxfer.compare.crossdomain", *BUILTIN_MODULES, "datasets"]
 
 __all__ = ["device_slots", "run_processes"]
@@ -76,6 +77,7 @@ def _serve(conn, env: dict[str, str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the workers
     os.environ.clear()
     os.environ.update(env)
+    conn.send(READY)
     while True:
         try:
             message = conn.recv()
@@ -96,6 +98,7 @@ class _Worker:
         self.proc.start()
         child.close()
         self.cell: Cell | None = None
+        self.ready = False  # set by its first message: it started (imports, main module) fine
 
     def submit(self, task: CellTask, cell: Cell, ctx: CellContext) -> None:
         self.conn.send((task, cell, ctx))
@@ -146,6 +149,8 @@ def run_processes(cells: list[Cell], task: CellTask, args: ExecutorArgs, fail_fa
                         yield record
                         continue
                 if w.cell is not None and not w.proc.is_alive():
+                    if not w.ready:
+                        raise _start_failed(w)
                     cell, why = w.cell, w.why_dead()
                     tries[cell.id] += 1
                     logger.warning("the worker running cell %s died (%s)", cell.id, why)
@@ -174,11 +179,23 @@ def _submit(mp, worker: _Worker, task: CellTask, cell: Cell, ctx: CellContext) -
 
 
 def _receive(worker: _Worker):
-    """(record, error) from a worker, or (None, None) when its pipe closed (it died)."""
+    """(record, error) from a worker, or (None, None) when it has none (it died, or it said
+    it is ready)."""
     try:
-        record, error = worker.conn.recv()
+        message = worker.conn.recv()
     except (EOFError, OSError):
         worker.proc.join(timeout=10)
         return None, None
+    if message == READY:
+        worker.ready = True
+        return None, None
     worker.cell = None
-    return record, error
+    return message
+
+
+def _start_failed(worker: _Worker) -> ConfigError:
+    return ConfigError(
+        f"a worker process died while starting ({worker.why_dead()}), before running any cell "
+        "(its error, if any, is printed above). A script that runs a grid with --executor processes must "
+        'start it under `if __name__ == "__main__":` (the workers import the script)'
+    )
