@@ -235,6 +235,14 @@ def execute(
     if args.executor == "processes":
         from .pool import run_processes
 
+        try:
+            pickle.dumps(task)
+        except Exception as err:  # noqa: BLE001 - a programming error, said plainly
+            raise TypeError(
+                f"--executor processes sends each cell's task to a worker, but it cannot be "
+                f"pickled ({err}); pass CellTask(top_level_function, config)"
+            ) from err
+
         return run_processes(cells, task, args, fail_fast)
     if args.executor == "ray":
         from .rayexec import run_ray
