@@ -51,6 +51,7 @@ def probe_run(tmp_path, n: int, executor: ExecutorArgs, **probe):
         ({"executor": "processes", "gpus_per_cell": 0.5}, "only ray shares a GPU"),
         ({"executor": "ray", "gpus_per_cell": 1.5}, "give a whole number of GPUs"),
         ({"executor": "ray", "cpus_per_cell": 0}, "cpus_per_cell must be > 0"),
+        ({"executor": "ray", "ray_address": "head-node"}, "ray_address 'head-node' not understood"),
     ],
 )
 def test_executor_options_are_checked(kw, message):
@@ -62,6 +63,12 @@ def test_ray_missing_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(MissingExtraError, match=r"--executor ray needs .*textxfer\[ray\]"):
         probe_run(tmp_path, 1, ExecutorArgs(executor="ray"))
+
+
+def test_a_ray_address_nobody_listens_at_fails_at_once(tmp_path):
+    pytest.importorskip("ray", reason="needs the extra textxfer[ray]")
+    with pytest.raises(ConfigError, match=r"no Ray cluster answers at ray_address='127.0.0.1:9'"):
+        probe_run(tmp_path, 1, ExecutorArgs(executor="ray", ray_address="127.0.0.1:9"))
 
 
 def test_processes_give_the_local_table_and_resume_a_local_grid(tiny_dataset_dir, tmp_path):

@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import pickle
+import re
 import socket
 import time
 import uuid
@@ -35,6 +36,7 @@ from .cells import Cell, failure_record, run_one
 logger = logging.getLogger(__name__)
 
 EXECUTORS = ("local", "processes", "ray")
+_ADDRESS = re.compile(r"auto|([a-z]+://)?[^\s:/]+:\d+")
 TRAINING_KINDS = ("finetune", "adapt")  # methods whose training Accelerate can spread over GPUs
 
 __all__ = ["EXECUTORS", "CellTask", "ExecutorArgs", "execute", "new_run", "register_cache"]
@@ -86,6 +88,11 @@ class ExecutorArgs(Args):
             raise ConfigError(
                 f"ray_address={self.ray_address!r} is given but executor is {self.executor!r}; "
                 "add --executor ray"
+            )
+        if self.ray_address and not _ADDRESS.fullmatch(self.ray_address):
+            raise ConfigError(
+                f"ray_address {self.ray_address!r} not understood; expected auto, HOST:PORT "
+                "(e.g. 10.0.0.1:6379) or ray://HOST:PORT"
             )
         if self.cpus_per_cell <= 0 or self.gpus_per_cell < 0 or self.max_retries < 0:
             raise ConfigError(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections import deque
 from collections.abc import Mapping
 
@@ -41,6 +42,7 @@ def connect(args: ExecutorArgs):
     ray = require("ray", extra="ray", purpose="--executor ray")
     if ray.is_initialized():
         return ray, False
+    _check_reachable(args.ray_address)
     try:
         ray.init(address=args.ray_address, include_dashboard=False, logging_level=logging.WARNING)
     except ConnectionError as err:
@@ -49,6 +51,20 @@ def connect(args: ExecutorArgs):
             "start --head` (see README: Scaling out) or drop --ray-address for a local Ray"
         ) from err
     return ray, True
+
+
+def _check_reachable(address: str | None) -> None:
+    """A HOST:PORT nobody listens at fails at once (Ray itself would wait minutes for it)."""
+    if not address or address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as err:
+        raise ConfigError(
+            f"no Ray cluster answers at ray_address={address!r} ({err}); start one there with "
+            "`ray start --head --port PORT` or check the address `ray start` printed"
+        ) from err
 
 
 def check_fits(ray, args: ExecutorArgs) -> None:
