@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cellutil
 import pytest
+import yaml
 
 from textxfer.compare import crossdomain as cd
 from textxfer.compare.cells import CellStore, run_cells
@@ -189,3 +190,21 @@ def test_a_training_cell_trains_in_one_process_per_gpu(
     assert tuned["processes"] == 2 and tuned["run"]["processes"] == 2
     assert 0 <= tuned["accuracy"] <= 1 and tuned["n_eval"] == 8  # every test row counted once
     assert "processes" not in records["tfidf-lr"]  # baselines stay in one process
+
+
+def test_cli_takes_the_executor_from_flags_and_yaml(tiny_dataset_dir, tmp_path, capsys):
+    from textxfer.cli import main
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        f"dataset: {tiny_dataset_dir}\nmethods: [tfidf-lr]\nsizes: [full]\nseeds: [0, 1]\n"
+        "executor: {executor: processes, workers: 2}\n"
+    )
+    assert main(["compare", str(grid), "--out", str(tmp_path / "o")]) == 0
+    assert "| tfidf-lr | none | 20 |" in capsys.readouterr().out
+    records = CellStore(tmp_path / "o").read().values()
+    assert [r["run"]["executor"] for r in records] == ["processes"] * 2
+    saved = yaml.safe_load((tmp_path / "o" / "config.yaml").read_text())
+    assert list(saved) == ["compare"]  # the grid only: it runs again with any executor
+    assert main(["crossdomain", "books->kitchen", "--executor", "dask"]) == 2
+    assert "executor must be one of ['local', 'processes', 'ray']" in capsys.readouterr().err
