@@ -18,6 +18,7 @@ import math
 import multiprocessing
 import os
 import signal
+import sys
 from collections import Counter, deque
 from multiprocessing.connection import wait
 
@@ -77,6 +78,7 @@ def _serve(conn, env: dict[str, str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the workers
     os.environ.clear()
     os.environ.update(env)
+    _limit_threads(int(env["OMP_NUM_THREADS"]))
     conn.send(READY)
     while True:
         try:
@@ -86,6 +88,19 @@ def _serve(conn, env: dict[str, str]) -> None:
         if message is None:
             return
         conn.send(run_cell(*message))
+
+
+def _limit_threads(n: int) -> None:
+    """OMP_NUM_THREADS counts for what loads later (torch); thread pools the server loaded
+    already (numpy's BLAS) are limited here."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n)
+    except ImportError:  # no scikit-learn, no threadpoolctl: nothing loaded them either
+        pass
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
 
 
 class _Worker:
