@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..compare.executors import ExecutorArgs
 from ..compare.grid import CompareArgs
 from ..compare.registry import method_names
 from .options import add_common, build
 
-SECTIONS = {"compare": CompareArgs}
+SECTIONS = {"compare": CompareArgs, "executor": ExecutorArgs}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,8 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from ..compare.report import best_per_size, format_table, summarize
 
     config_alias(args)
-    cfg = build(args, SECTIONS)["compare"]
-    table = compare(cfg)
+    configs = build(args, SECTIONS)
+    cfg = configs["compare"]
+    table = compare(cfg, executor=configs["executor"])
     summary = summarize(table)
     out = Path(cfg.out)
     print(format_table(summary))

@@ -33,6 +33,7 @@ from ..io import (
     write_tables,
 )
 from .cells import Cell, CellStore, cell_id, run_cells
+from .executors import CellTask, ExecutorArgs, new_run, register_cache
 from .registry import get_method, run_method
 
 logger = logging.getLogger(__name__)
@@ -206,8 +207,11 @@ def _capped(ds, split: str, limit: int, seed: int):
     return ds[split].select(stratified_subsample(frame, limit, seed)["_row"].tolist())
 
 
-_DATA_CACHE: dict[str, Any] = {}  # data settings -> (dataset, unlabelled texts), per run
-_FULL_ROWS: dict[str, dict[str, int]] = {}  # data settings -> split sizes before eval_limit
+# data settings -> (dataset, unlabelled texts): loaded once per process (per worker) and run
+_DATA_CACHE: dict[str, Any] = register_cache({})
+_FULL_ROWS: dict[str, dict[str, int]] = register_cache(
+    {}
+)  # data settings -> split sizes before eval_limit
 
 
 def _data_key(args: CompareArgs) -> str:
@@ -349,8 +353,14 @@ def build_table(cells: dict[str, dict]) -> pd.DataFrame:
     return table.sort_values(order, na_position="last").reset_index(drop=True)
 
 
-def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
-    """Run the grid (skipping finished cells), write the table and the report; return the table."""
+def compare(
+    args: CompareArgs, progress: bool = True, executor: ExecutorArgs | None = None
+) -> pd.DataFrame:
+    """Run the grid (skipping finished cells), write the table and the report; return the table.
+
+    ``executor`` says where cells run (default: one after the other, in this process); the
+    table does not depend on it, and a grid may be resumed with another executor.
+    """
     from .report import write_report
 
     args = _smoke(args) if args.smoke else args
@@ -359,7 +369,7 @@ def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
         from ..augment import check_not_augmented
 
         check_not_augmented(args.dataset)
-    _DATA_CACHE.clear()  # data is cached within one run only: files may change between runs
+    run_id = new_run()  # data is cached within one run only: files may change between runs
     if args.smoke:
         sizes = check_sizes(load_grid_data(args)[0]["train"], args.sizes, fit=True)
         args = dataclasses.replace(args, sizes=sizes)
@@ -372,8 +382,8 @@ def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
         return build_table({k: v for k, v in store.read().items() if k in wanted})
 
     run_cells(
-        cells, lambda cell: run_compare_cell(args, cell), store, fail_fast=args.fail_fast,
-        progress=progress, on_record=lambda _: write_tables(table(), out),
+        cells, CellTask(run_compare_cell, args, run_id), store, fail_fast=args.fail_fast,
+        progress=progress, on_record=lambda _: write_tables(table(), out), executor=executor,
     )  # fmt: skip
     final = table()
     write_tables(final, out)
