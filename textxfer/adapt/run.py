@@ -180,6 +180,11 @@ def adapt(
     lora = lora_args if lora_args is not None and lora_args.lora else None
     if not train_args.out:
         raise ConfigError("adapt writes a model folder; pass --out DIR (train_args.out)")
+    if model_args.chunk_window is not None:
+        raise ConfigError(
+            "chunk_window cuts texts for classification (finetune, features-*); masked-LM "
+            "adaptation trains on texts cut to max_length: drop --chunk-window here"
+        )
     start = time.perf_counter()
     texts, evaluation, source = resolve_texts(texts_or_dataset)
     texts = _prepare_texts(texts, adapt_args)

@@ -26,12 +26,13 @@ from ..errors import ConfigError
 from ..io import atomic_write_text, write_tables
 from .cells import Cell, CellStore, cell_id, run_cells
 from .registry import get_method, run_method
+from .report import report_metric
 
 logger = logging.getLogger(__name__)
 
 TABLE_COLUMNS = [
     "cell_id", "method", "aug", "size", "n_train", "n_train_aug", "seed", "status",
-    "accuracy", "macro_f1", "n_eval", "fit_seconds", "trainable_params", "total_params", "error",
+    "accuracy", "macro_f1", "micro_f1", "n_eval", "fit_seconds", "trainable_params", "total_params", "error",
 ]  # fmt: skip
 KEY = ("method", "aug", "size", "seed")
 SMOKE_EVAL_LIMIT = 40
@@ -180,9 +181,10 @@ def _smoke(args: CompareArgs) -> CompareArgs:
 
 
 def _capped(ds, split: str, limit: int, seed: int):
+    from ..data.multilabel import label_keys
     from ..data.sampling import stratified_subsample
 
-    frame = pd.DataFrame({"label": ds[split]["label"], "_row": range(len(ds[split]))})
+    frame = pd.DataFrame({"label": label_keys(ds[split]), "_row": range(len(ds[split]))})
     return ds[split].select(stratified_subsample(frame, limit, seed)["_row"].tolist())
 
 
@@ -212,13 +214,23 @@ def load_grid_data(args: CompareArgs):
 
 
 def _subsample(train, size: Any, seed: int):
-    """The training subsample of a cell, as a ``datasets.Dataset``."""
+    """The training subsample of a cell, as a ``datasets.Dataset``.
+
+    Raises:
+        ConfigError: a ``K/class`` size on multi-label data.
+    """
+    from ..data.multilabel import is_multilabel, label_keys
     from ..data.sampling import few_shot, stratified_subsample
 
     kind, n = parse_size(size)
     if kind == "full":
         return train
-    frame = pd.DataFrame({"label": train["label"], "_row": range(len(train))})
+    if kind == "per_class" and is_multilabel(train):
+        raise ConfigError(
+            f"size {size!r} takes K examples per class, which multi-label rows (several classes "
+            "each) do not allow; use a row count (e.g. 100) or 'full'"
+        )
+    frame = pd.DataFrame({"label": label_keys(train), "_row": range(len(train))})
     picked = (
         few_shot(frame, n, seed) if kind == "per_class" else stratified_subsample(frame, n, seed)
     )
@@ -251,9 +263,10 @@ def run_compare_cell(args: CompareArgs, cell: Cell) -> dict[str, Any]:
     m = result.metrics
     return {
         "n_train": n_train, "n_train_aug": len(train), "accuracy": m["accuracy"],
-        "macro_f1": m["macro_f1"], "n_eval": m["n"], "fit_seconds": result.fit_seconds,
-        "trainable_params": result.trainable_params, "total_params": result.total_params,
-        "confusion_matrix": m["confusion_matrix"], "labels": m["labels"], "per_class": m["per_class"],
+        "macro_f1": m["macro_f1"], "micro_f1": m.get("micro_f1"), "n_eval": m["n"],
+        "fit_seconds": result.fit_seconds, "trainable_params": result.trainable_params,
+        "total_params": result.total_params, "confusion_matrix": m.get("confusion_matrix"),
+        "labels": m["labels"], "per_class": m["per_class"],
     }  # fmt: skip
 
 
@@ -288,5 +301,5 @@ def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
     )  # fmt: skip
     final = table()
     write_tables(final, out)
-    write_report(final, out, store.read())
+    write_report(final, out, store.read(), metric=report_metric(final))
     return final
