@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
 
 

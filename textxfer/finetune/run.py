@@ -24,8 +24,8 @@ from typing import Any
 from ..chunking import chunking_from
 from ..config import to_sections
 from ..data.checks import check_splits
-from ..data.multilabel import is_multilabel
 from ..data.load import DataArgs, load_data
+from ..data.multilabel import is_multilabel
 from ..errors import ConfigError
 from ..models import load_tokenizer, resolve_model
 from ..train.accel import eval_dataloader, make_accelerator
