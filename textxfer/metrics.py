@@ -132,3 +132,18 @@ def tune_threshold(y_true, scores, thresholds: Sequence[float] = THRESHOLDS) -> 
         return float(f1_score(y_true, pred, average="micro", zero_division=0)), -abs(t - 0.5)
 
     return float(max(thresholds, key=key))
+
+
+def headline(metrics: dict) -> str:
+    """The one-line summary commands print: accuracy and macro-F1, or for multi-label the subset
+    accuracy, micro- and macro-F1 and the threshold.
+
+    >>> headline({"accuracy": 0.9, "macro_f1": 0.85})
+    'accuracy 0.9000, macro-F1 0.8500'
+    """
+    if metrics.get("task") != "multi-label":
+        return f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}"
+    return (
+        f"subset accuracy {metrics['accuracy']:.4f}, micro-F1 {metrics['micro_f1']:.4f}, "
+        f"macro-F1 {metrics['macro_f1']:.4f} (threshold {metrics.get('threshold', 0.5):g})"
+    )

@@ -24,7 +24,9 @@ def test_a_long_text_s_feature_is_the_mean_of_its_windows(bert):
     from transformers import AutoTokenizer
 
     words = LONG.split()
-    assert len(AutoTokenizer.from_pretrained(bert)(LONG, add_special_tokens=False)["input_ids"]) == 30
+    assert (
+        len(AutoTokenizer.from_pretrained(bert)(LONG, add_special_tokens=False)["input_ids"]) == 30
+    )
     plain = TransformerFeaturizer(model=bert, progress=False).fit(TEXTS)
     # 8-token windows hold 6 text tokens (plus [CLS] and [SEP]); a stride of 4 overlaps them by 2
     chunked = clone(plain).set_params(chunk_window=8, chunk_stride=4).fit(TEXTS)
@@ -60,7 +62,10 @@ def test_truncating_most_texts_warns_and_chunking_does_not(bert, caplog):
     assert 2 < longer < 20
     with caplog.at_level(logging.WARNING, logger="textxfer.chunking"):
         TransformerFeaturizer(model=bert, max_length=8, progress=False).fit_transform(TEXTS)
-    assert f"features: {longer} of 20 texts ({100 * longer / 20:.0f}%) are longer than max_length=8" in caplog.text
+    assert (
+        f"features: {longer} of 20 texts ({100 * longer / 20:.0f}%) are longer than max_length=8"
+        in caplog.text
+    )
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="textxfer.chunking"):
         TransformerFeaturizer(model=bert, progress=False).fit_transform(TEXTS)

@@ -11,7 +11,13 @@ import pytest
 
 from textxfer.cli import main as cli_main
 from textxfer.data import DataArgs, DataError, check_splits, describe, load_data, save_data
-from textxfer.data.multilabel import is_multilabel, label_keys, multi_hot, parse_label_set
+from textxfer.data.multilabel import (
+    few_shot_sets,
+    is_multilabel,
+    label_keys,
+    multi_hot,
+    parse_label_set,
+)
 
 NAMES = ["comedy", "drama", "horror"]
 
@@ -39,7 +45,9 @@ def test_delimited_labels_with_label_sep_become_label_sets(folder):
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
 def test_lists_per_row_are_detected(tmp_path, suffix):
     rows = ftutil.MULTI_LABEL_ROWS
-    frame = pd.DataFrame({"text": [t for t, _ in rows], "label": [lab.split(",") for _, lab in rows]})
+    frame = pd.DataFrame(
+        {"text": [t for t, _ in rows], "label": [lab.split(",") for _, lab in rows]}
+    )
     for split, part in (("train", frame[:12]), ("dev", frame[12:16]), ("test", frame[16:])):
         path = tmp_path / f"{split}{suffix}"
         if suffix == ".jsonl":
@@ -58,7 +66,10 @@ def test_save_data_writes_json_lists_that_load_back(folder, tmp_path):
     first = pd.read_csv(out / "train.csv")["label"][3]
     assert json.loads(first) == ["comedy", "drama"]
     again = load_data(str(out))
-    assert sets(again["train"]) == sets(ds["train"]) and again["train"].features == ds["train"].features
+    assert (
+        sets(again["train"]) == sets(ds["train"])
+        and again["train"].features == ds["train"].features
+    )
 
 
 def test_describe_counts_texts_per_label(folder):
@@ -98,7 +109,6 @@ def test_integer_labels_are_still_classes(tmp_path):
     [
         ({"task": "regression"}, "task must be one of"),
         ({"label_sep": ",", "task": "single-label"}, "label_sep ',' splits label sets"),
-        ({"k": 2, "task": "multi-label"}, "k .* is for single-label data"),
     ],
 )
 def test_bad_task_options(kwargs, match):
@@ -106,9 +116,16 @@ def test_bad_task_options(kwargs, match):
         DataArgs("x", **kwargs)
 
 
-def test_k_on_detected_multi_label_data_is_refused(folder):
-    with pytest.raises(DataError, match="Pass --limit N"):
-        load_data(str(folder), label_sep=",", k=2)
+def test_k_keeps_at_least_k_rows_of_every_label(folder):
+    ds = load_data(str(folder), label_sep=",", k=2, seed=3)
+    counts = describe(ds)["train"]["labels"]
+    assert min(counts.values()) >= 2 and len(ds["train"]) < 12
+    assert sets(load_data(str(folder), label_sep=",", k=2, seed=3)["train"]) == sets(ds["train"])
+    with pytest.raises(DataError, match=r"k=7 examples per class requested, but label\(s\)"):
+        load_data(str(folder), label_sep=",", k=7)
+    label_sets = [[0], [0, 1], [1], [2], [2], [0, 2]]
+    rows = few_shot_sets(label_sets, 1, seed=0)
+    assert all(any(lab in label_sets[i] for i in rows) for lab in (0, 1, 2)) and len(rows) <= 3
 
 
 def test_a_label_only_in_test_is_refused(folder):
@@ -137,7 +154,10 @@ def test_data_show_reports_label_counts_and_long_texts(folder, capsys, tiny_bert
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_bert))
     lengths = [len(tokenizer(t)["input_ids"]) for t, _ in ftutil.MULTI_LABEL_ROWS[:12]]
-    assert summary["train"]["over_max_length"] == {"max_length": 8, "texts": sum(n > 8 for n in lengths)}
+    assert summary["train"]["over_max_length"] == {
+        "max_length": 8,
+        "texts": sum(n > 8 for n in lengths),
+    }
     assert summary["train"]["tokens"]["max"] == max(lengths)
     keys = label_keys(load_data(str(folder), label_sep=",")["train"])
     assert keys[:4] == ["0", "1", "2", "0,1"]

@@ -94,7 +94,9 @@ def test_cli_yaml_and_predict_use_the_chunk_options(bert, data_dir, tmp_path, ca
     saved = yaml.safe_load((out / "config.yaml").read_text())["model"]
     assert (saved["chunk_window"], saved["chunk_stride"]) == (8, 4)
     capsys.readouterr()
-    assert cli_main(["predict", str(out), "--text", "a great and moving film with superb acting"]) == 0
+    assert (
+        cli_main(["predict", str(out), "--text", "a great and moving film with superb acting"]) == 0
+    )
     assert capsys.readouterr().out.splitlines()[0] == "text,label,p_positive,p_negative"
 
 

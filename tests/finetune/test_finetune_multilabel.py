@@ -40,7 +40,9 @@ def ml_data(tmp_path_factory):
 def ml_run(ml_bert, ml_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("ft_ml") / "model"
     args = ftutil.train_args(out=str(out), epochs=30, lr=3e-3, logging_steps=3)
-    result = finetune(ModelArgs(str(ml_bert), dropout=0.0), DataArgs(str(ml_data), label_sep=","), args)
+    result = finetune(
+        ModelArgs(str(ml_bert), dropout=0.0), DataArgs(str(ml_data), label_sep=","), args
+    )
     return result, out
 
 
@@ -88,7 +90,9 @@ def test_transformers_pipeline_reads_the_model_as_multi_label(ml_run):
     assert AutoConfig.from_pretrained(str(out)).problem_type == "multi_label_classification"
     texts = ["funny jokes", "scary ghost and sad tears"]
     pipe = pipeline("text-classification", model=str(out), top_k=None)
-    scores = np.array([[{d["label"]: d["score"] for d in row}[n] for n in NAMES] for row in pipe(texts)])
+    scores = np.array(
+        [[{d["label"]: d["score"] for d in row}[n] for n in NAMES] for row in pipe(texts)]
+    )
     proba = load_predictor(out).predict_proba(texts)
     np.testing.assert_allclose(scores, proba, atol=1e-5)  # the same sigmoid per label
     assert not np.allclose(proba.sum(axis=1), 1.0)

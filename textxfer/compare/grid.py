@@ -214,22 +214,16 @@ def load_grid_data(args: CompareArgs):
 
 
 def _subsample(train, size: Any, seed: int):
-    """The training subsample of a cell, as a ``datasets.Dataset``.
-
-    Raises:
-        ConfigError: a ``K/class`` size on multi-label data.
-    """
-    from ..data.multilabel import is_multilabel, label_keys
+    """The training subsample of a cell, as a ``datasets.Dataset`` (``K/class`` of multi-label
+    data: at least K rows of every label)."""
+    from ..data.multilabel import few_shot_sets, is_multilabel, label_keys
     from ..data.sampling import few_shot, stratified_subsample
 
     kind, n = parse_size(size)
     if kind == "full":
         return train
     if kind == "per_class" and is_multilabel(train):
-        raise ConfigError(
-            f"size {size!r} takes K examples per class, which multi-label rows (several classes "
-            "each) do not allow; use a row count (e.g. 100) or 'full'"
-        )
+        return train.select(few_shot_sets(train["label"][:], n, seed))
     frame = pd.DataFrame({"label": label_keys(train), "_row": range(len(train))})
     picked = (
         few_shot(frame, n, seed) if kind == "per_class" else stratified_subsample(frame, n, seed)

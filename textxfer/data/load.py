@@ -54,7 +54,9 @@ class DataArgs(Args):
         0.1, help="fraction of train carved out as dev when the data has no dev split"
     )
     k: int | None = field(
-        None, help="few-shot: keep k training examples per class (stratified, seeded)"
+        None,
+        help="few-shot: keep k training examples per class (stratified, seeded; multi-label: "
+        "at least k of every label)",
     )
     limit: int | None = field(
         None, help="cap every split at this many rows (stratified sample), for quick runs"
@@ -105,14 +107,6 @@ class DataArgs(Args):
                 f"label_sep {self.label_sep!r} splits label sets, so it needs a non-empty "
                 f"separator and task auto or multi-label (found task {self.task!r})"
             )
-        if self.k is not None and self.task == "multi-label":
-            raise DataError(_K_MULTI)
-
-
-_K_MULTI = (
-    "k (k examples per class) is for single-label data; a multi-label row has several classes. "
-    "Pass --limit N for a stratified sample instead"
-)
 
 
 def datasets_root() -> Path | None:
@@ -252,9 +246,11 @@ def load_data(args: DataArgs | str | None = None, **overrides):
     frames, names, task = _splits(args)
     if args.target:
         frames["test"] = _target_test(args, names)
-    if args.k is not None:
-        if task == multilabel.MULTI:
-            raise DataError(_K_MULTI)
+    if args.k is not None and task == multilabel.MULTI:  # at least k rows of every label
+        train = frames["train"]
+        rows = multilabel.few_shot_sets([json.loads(v) for v in train["label"]], args.k, args.seed)
+        frames["train"] = train.iloc[rows].reset_index(drop=True)
+    elif args.k is not None:
         frames["train"] = few_shot(frames["train"], args.k, args.seed)
     if args.limit is not None:
         frames = {s: stratified_subsample(f, args.limit, args.seed) for s, f in frames.items()}

@@ -33,6 +33,7 @@ SNIFFED_SEPARATORS = (",", ";", "|")
 
 __all__ = [
     "TASKS",
+    "few_shot_sets",
     "is_multilabel",
     "label_keys",
     "label_names_of",
@@ -184,6 +185,31 @@ def to_dataset(frames: dict[str, pd.DataFrame], names: list[str], given=None):
             features=features,
         )
     return datasets.DatasetDict(out)
+
+
+def few_shot_sets(label_sets: list, k: int, seed: int) -> list[int]:
+    """Row indices (sorted) of a seeded sample with at least ``k`` rows of every label: labels are
+    filled rarest first, each from the rows not yet picked that carry it.
+
+    Raises:
+        DataError: a label with fewer than ``k`` rows.
+    """
+    rng = np.random.default_rng(seed)
+    sets = [set(s) for s in label_sets]
+    totals = pd.Series([lab for s in sets for lab in s]).value_counts(sort=False)
+    small = totals[totals < k]
+    if len(small):
+        raise DataError(
+            f"k={k} examples per class requested, but label(s) {dict(small)} have fewer rows in "
+            f"train; pass k <= {int(totals.min())}"
+        )
+    picked: set[int] = set()
+    for label in totals.sort_values(kind="stable").index:
+        have = sum(label in sets[i] for i in picked)
+        if have < k:
+            candidates = [i for i, s in enumerate(sets) if label in s and i not in picked]
+            picked.update(int(i) for i in rng.choice(candidates, k - have, replace=False))
+    return sorted(picked)
 
 
 def is_multilabel(feature_or_split) -> bool:
