@@ -111,3 +111,34 @@ def test_compare_takes_chunk_options_per_method(bert, data_dir, tmp_path):
         progress=False,
     )  # fmt: skip
     assert table["status"].tolist() == ["ok", "ok"] and (table["n_eval"] == 8).all()
+
+
+def test_bench_chunking_recipe_runs_both_inputs_per_method(bert, data_dir, tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "recipes" / "bench_chunking.py"
+    spec = importlib.util.spec_from_file_location("bench_chunking", path)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    out = tmp_path / "bench.json"
+    argv = [str(data_dir), "--model", str(bert), "--window", "8", "--stride", "4", "--max-length",
+            "6", "--max-steps", "2", "--batch-size", "4", "--out", str(out)]  # fmt: skip
+    assert recipe.main(argv) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["method"], r["input"]) for r in rows] == [
+        ("features-lr", "truncate 6"), ("features-lr", "chunks 8/4"),
+        ("finetune-full", "truncate 6"), ("finetune-full", "chunks 8/4"),
+    ]  # fmt: skip
+    assert all(r["n_test"] == 8 for r in rows)
+    table = capsys.readouterr().out.split("| method | input |")[1]
+    assert table.count("\n| features-lr |") == 2 and "| gain (points) |" in table
+
+
+def test_masked_lm_adaptation_refuses_windows(tmp_path):
+    from textxfer.adapt import adapt
+    from textxfer.adapt.args import MLMTrainArgs
+    from textxfer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="chunk_window cuts texts for classification"):
+        adapt(ModelArgs(chunk_window=64), ["a text"], train_args=MLMTrainArgs(out=str(tmp_path)))
