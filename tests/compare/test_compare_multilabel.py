@@ -36,3 +36,16 @@ def test_k_per_class_sizes_keep_k_rows_of_every_label(tmp_path):
         progress=False,
     )  # fmt: skip
     assert table["status"].tolist() == ["ok"] and 2 <= table["n_train"].iloc[0] <= 6
+
+
+def test_one_vs_rest_baselines_report_their_parameters(tmp_path):
+    from textxfer.compare.registry import run_method
+    from textxfer.data import load_data
+
+    ds = load_data(str(ftutil.write_multilabel(tmp_path / "ml")), label_sep=",")
+    from textxfer.baselines import make_baseline
+
+    result = run_method("tfidf-lr", ds)
+    vectorizer = make_baseline("tfidf-lr").named_steps["vectorizer"].fit(ds["train"]["text"])
+    n_terms = len(vectorizer.vocabulary_)
+    assert result.trainable_params == 3 * (n_terms + 1)  # per label: coefficients + intercept

@@ -85,7 +85,7 @@ def save_baseline(result, out_dir: str | Path, texts, gold, config: dict | None 
         result: a ``BaselineResult`` from ``train_baseline``.
         out_dir: output folder; replaced as a whole if it exists.
         texts: the evaluation texts, in the order of ``result.predictions``.
-        gold: their gold label ids.
+        gold: their gold label ids (multi-label: 0/1 rows, like ``result.predictions``).
         config: more config sections for ``config.yaml`` (e.g. ``{"data": DataArgs(...)}``).
 
     Returns:

@@ -166,7 +166,7 @@ def _save(stage, result: Result, tokenizer, model_path: str, label_names, config
         "base_model": model_path, "model": model_args.model, "label_names": label_names,
         "max_length": model_args.max_length, "dataset": getattr(data_args, "dataset", None),
         "trainable_params": result.trainable_params, "total_params": result.total_params,
-        "task": "multi-label" if "threshold" in result.metrics["dev"] else "single-label",
+        "task": result.metrics["dev"].get("task", "single-label"),
         "threshold": result.metrics["dev"].get("threshold"),
         "chunking": chunking.to_dict() if chunking else None,
     }  # fmt: skip
