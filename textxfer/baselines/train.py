@@ -138,6 +138,9 @@ def train_baseline(
     """
     label_names = check_splits(dataset, (eval_split,))
     multi = is_multilabel(dataset)
+    if not multi and args.threshold is not None:
+        logger.warning("threshold=%s is for multi-label data; single-label predictions take "
+                       "the most probable class", args.threshold)  # fmt: skip
     if args.augment:
         dataset = augment_train(dataset, args.augment, args.n_aug, args.seed)
     train, test = dataset["train"], dataset[eval_split]

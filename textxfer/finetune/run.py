@@ -118,6 +118,9 @@ def _task(model_args: ModelArgs, multi_label: bool) -> dict:
     Raises:
         ConfigError: ``vote`` for a multi-label task (before any training).
     """
+    if not multi_label and model_args.threshold is not None:
+        logger.warning("threshold=%s is for multi-label data; single-label predictions take "
+                       "the most probable class", model_args.threshold)  # fmt: skip
     if multi_label and model_args.chunk_aggregation == "vote":
         raise ConfigError(
             "chunk_aggregation 'vote' picks one class per window, so it is for single-label data; "
