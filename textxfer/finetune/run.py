@@ -80,13 +80,12 @@ def finetune(
     tokenizer = load_tokenizer(model_path)
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token  # decoder-only models (GPT-2, Llama)
-    chunking = chunking_from(model_args)
+    chunking, task = chunking_from(model_args), _task(model_args, is_multilabel(dataset))
     with accelerator.main_process_first():
         encoded = encode(
             dataset, tokenizer, model_args.max_length, model_args.pad_to_max_length, chunking
         )
     config = {"model": model_args, "data": data_args, "train": train_args, "lora": lora}
-    task = _task(model_args, is_multilabel(dataset))
     stage = _stage(
         accelerator, model_path, tokenizer, encoded, label_names, config, callbacks, task
     )
