@@ -170,13 +170,15 @@ def load_tokenizer(model: str):
     return AutoTokenizer.from_pretrained(model)
 
 
-def label_maps(label_names: list[str]) -> dict:
-    """``id2label``/``label2id`` kwargs for a config, so pipelines show the real names."""
-    return {
+def label_maps(label_names: list[str], multi_label: bool = False) -> dict:
+    """``id2label``/``label2id`` kwargs for a config, so pipelines show the real names (and, for
+    multi-label, ``problem_type``, so they apply a sigmoid per label)."""
+    maps = {
         "num_labels": len(label_names),
         "id2label": dict(enumerate(label_names)),
         "label2id": {name: i for i, name in enumerate(label_names)},
     }
+    return {**maps, "problem_type": "multi_label_classification"} if multi_label else maps
 
 
 WORD_VECTOR_FORMATS = {".bin": True, ".txt": False, ".vec": False, ".gz": False}

@@ -2,7 +2,9 @@
 
 Every model folder textxfer writes holds ``textxfer.json`` with at least ``{"kind": ...}``; the kind
 picks the loader below. A loader returns an object with ``label_names``, ``predict(texts) -> list[str]``
-and ``predict_proba(texts) -> np.ndarray`` (rows sum to 1, columns in ``label_names`` order).
+and ``predict_proba(texts) -> np.ndarray`` (rows sum to 1, columns in ``label_names`` order). A
+multi-label model (``multi_label`` true) predicts a list of names per text, and its probabilities
+are one per label (a row need not sum to 1).
 
 >>> from textxfer.predict import load_predictor
 >>> clf = load_predictor("runs/sst2-tfidf")          # doctest: +SKIP

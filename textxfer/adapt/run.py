@@ -187,6 +187,11 @@ def adapt(
         raise ConfigError("adapt writes a model folder; pass --out DIR (train_args.out)")
     inputs = [local_model_path(model_args.model), *_source_paths(texts_or_dataset)]
     prepare_output(train_args.out, overwrite=train_args.overwrite, inputs=inputs)
+    if model_args.chunk_window is not None:
+        raise ConfigError(
+            "chunk_window cuts texts for classification (finetune, features-*); masked-LM "
+            "adaptation trains on texts cut to max_length: drop --chunk-window here"
+        )
     start = time.perf_counter()
     texts, evaluation, source = resolve_texts(texts_or_dataset)
     texts = _prepare_texts(texts, adapt_args)

@@ -3,7 +3,8 @@
 ``TransformerFeaturizer`` is a scikit-learn transformer. The encoder is loaded on first use in
 ``fit``/``transform`` (never in ``__init__``), runs under ``torch.inference_mode`` in batches of
 texts sorted by length (less padding), and its features can be cached on disk, keyed by the model,
-the texts, the pooling and ``max_length``.
+the texts, the pooling, ``max_length`` and the chunking. With ``chunk_window`` a long text is cut
+into token windows and its feature is the mean of the windows' (``textxfer.chunking``).
 
 >>> from textxfer.baselines.features import TransformerFeaturizer
 >>> feats = TransformerFeaturizer("default", cache_dir="cache").fit_transform(["a film"])  # doctest: +SKIP
@@ -44,6 +45,9 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         cache_dir: folder for cached features (``None``: no cache).
         progress: show a tqdm progress bar; ``None`` shows it only on a terminal.
+        chunk_window: cut each text into windows of this many tokens and average their features
+            (``None``: truncate to ``max_length``).
+        chunk_stride: tokens of text from one window's start to the next (``None``: no overlap).
 
     Attributes:
         model_path_: the resolved model path or Hub id.
@@ -63,6 +67,8 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         device: str = "auto",
         cache_dir: str | None = None,
         progress: bool | None = None,
+        chunk_window: int | None = None,
+        chunk_stride: int | None = None,
     ):
         self.model = model
         self.pooling = pooling
@@ -71,6 +77,8 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         self.device = device
         self.cache_dir = cache_dir
         self.progress = progress
+        self.chunk_window = chunk_window
+        self.chunk_stride = chunk_stride
 
     # -- scikit-learn API -------------------------------------------------------------------
 
@@ -130,6 +138,8 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
             "max_length": int(self.max_length),
             "n": len(texts),
         }
+        if self.chunk_window is not None:  # absent otherwise: earlier cache files stay valid
+            meta["chunk"] = [int(self.chunk_window), self.chunk_stride]
         digest.update(json.dumps(meta, sort_keys=True).encode())
         for text in texts:
             digest.update(text.encode("utf-8"))
@@ -150,6 +160,9 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         for name in ("batch_size", "max_length"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, found {getattr(self, name)}")
+        from ..chunking import check_chunk_options
+
+        check_chunk_options(self.chunk_window, self.chunk_stride, "mean")
 
     def _torch_device(self):
         import torch
@@ -183,24 +196,31 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
     def _encode(self, texts: list[str]) -> np.ndarray:
         import torch
 
+        from ..chunking import cut, padded_batches, warn_truncation
         from ..console import progress
 
         tokenizer, model = self._encoder()
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.n_features_out_), dtype=np.float32)
         starts = range(0, len(texts), int(self.batch_size))
+        window, truncate = int(self.chunk_window or self.max_length), self.chunk_window is None
+        n_cut = 0
         with torch.inference_mode():
             for start in progress(starts, desc="features", unit="batch", enabled=self.progress):
                 idx = order[start : start + int(self.batch_size)]
-                batch = tokenizer(
-                    [texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=int(self.max_length),
-                    return_tensors="pt",
-                ).to(model.device)
-                hidden = model(**batch).last_hidden_state  # (batch, seq, hidden)
-                out[idx] = self._pool(hidden, batch["attention_mask"]).float().cpu().numpy()
+                enc, doc, n_windows = cut(
+                    tokenizer, [texts[i] for i in idx], window, self.chunk_stride, truncate
+                )
+                n_cut += int((n_windows > 1).sum())
+                pooled = np.concatenate([  # (n_windows, hidden)
+                    self._pool(model(**b).last_hidden_state, b["attention_mask"]).float().cpu().numpy()
+                    for b in padded_batches(tokenizer, enc, int(self.batch_size), model.device)
+                ])  # fmt: skip
+                sums = np.zeros((len(idx), pooled.shape[1]))
+                np.add.at(sums, doc, pooled)
+                out[idx] = sums / np.bincount(doc, minlength=len(idx))[:, None]
+        if truncate:
+            warn_truncation(n_cut, len(texts), window, "features")
         return out
 
     def _pool(self, hidden, mask):

@@ -78,13 +78,21 @@ def _save_encoders(pipeline, folder: Path) -> str | None:
     return None
 
 
+def _name(value, label_names) -> str:
+    """A label id's name, or for a 0/1 row of a multi-label matrix its names as a JSON list."""
+    if np.ndim(value) == 0:
+        return label_names[int(value)]
+    return json.dumps([label_names[i] for i in np.flatnonzero(value)])
+
+
 def predictions_frame(texts, gold, predicted, label_names, probabilities=None) -> pd.DataFrame:
-    """``text, gold, predicted`` (label names) and ``p_<label>`` columns when probabilities exist."""
+    """``text, gold, predicted`` (label names; JSON lists of names for multi-label 0/1 rows) and
+    ``p_<label>`` columns when probabilities exist."""
     frame = pd.DataFrame(
         {
             "text": list(texts),
-            "gold": [label_names[i] for i in gold],
-            "predicted": [label_names[i] for i in predicted],
+            "gold": [_name(v, label_names) for v in gold],
+            "predicted": [_name(v, label_names) for v in predicted],
         }
     )
     if probabilities is not None:
@@ -102,7 +110,7 @@ def save_baseline(
         result: a ``BaselineResult`` from ``train_baseline``.
         out_dir: output folder; replaced as a whole if it exists.
         texts: the evaluation texts, in the order of ``result.predictions``.
-        gold: their gold label ids.
+        gold: their gold label ids (multi-label: 0/1 rows, like ``result.predictions``).
         config: more config sections for ``config.yaml`` (e.g. ``{"data": DataArgs(...)}``).
         **output: ``overwrite`` and ``inputs`` (``textxfer.io.prepare_output``).
 
@@ -127,7 +135,8 @@ def save_baseline(
     metrics = {**result.metrics, "method": method, "eval_split": result.eval_split,
                "n_train": result.n_train, "fit_seconds": result.fit_seconds}  # fmt: skip
     info = {"method": method, "label_names": list(result.label_names), "pipeline": PIPELINE_FILE,
-            "sklearn_version": sklearn.__version__}  # fmt: skip
+            "sklearn_version": sklearn.__version__, "threshold": result.threshold,
+            "task": "single-label" if result.threshold is None else "multi-label"}  # fmt: skip
     sections = {**(config or {}), "baseline": result.args}
     save_run(
         out_dir, kind=KIND, info=info, metrics=metrics, config=sections, payload=payload, **output
@@ -308,7 +317,9 @@ class BaselinePredictor:
 
     Classifiers without probabilities (svm) give a softmax of their decision scores from
     ``predict_proba``: rows sum to 1 and the argmax is the prediction, but they are not
-    calibrated (``calibrated`` is False).
+    calibrated (``calibrated`` is False). Multi-label baselines (one-vs-rest) give one
+    probability per label (a sigmoid of the decision scores for svm), and ``predict`` returns the
+    label sets (lists of names) whose probability reaches ``threshold``.
     """
 
     def __init__(self, pipeline, label_names: list[str], info: dict | None = None):
@@ -316,23 +327,35 @@ class BaselinePredictor:
         self.label_names = list(label_names)
         self.info = info or {}
         self.calibrated = hasattr(pipeline, "predict_proba")
+        self.multi_label = self.info.get("task") == "multi-label"
+        self.threshold = self.info.get("threshold") or 0.5
 
-    def predict(self, texts: list[str]) -> list[str]:
-        """Predicted label names."""
+    def predict(self, texts: list[str]) -> list:
+        """Predicted label names (multi-label: a list of names per text)."""
+        if self.multi_label:
+            proba = self.predict_proba(texts)
+            return [
+                [n for n, p in zip(self.label_names, row) if p >= self.threshold] for row in proba
+            ]
         ids = self.pipeline.predict(as_texts(texts))
         return [self.label_names[int(i)] for i in ids]
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """``(n, n_labels)`` probabilities, columns in ``label_names`` order."""
         texts = as_texts(texts)
-        if self.calibrated:
+        if self.multi_label:
+            from .train import multilabel_scores
+
+            scores = multilabel_scores(self.pipeline, texts)
+        elif self.calibrated:
             scores = self.pipeline.predict_proba(texts)
         else:
             scores = _softmax_scores(self.pipeline.decision_function(texts))
         return _label_columns(self.pipeline, scores, self.label_names)
 
     def evaluate(self, texts: list[str], labels: list[str]) -> dict:
-        """``textxfer.metrics.evaluate`` of the predictions against gold label names.
+        """``textxfer.metrics.evaluate`` of the predictions against gold label names (lists of
+        names for multi-label).
 
         Raises:
             DataError: a gold label the model was not trained on.
@@ -340,12 +363,21 @@ class BaselinePredictor:
         from ..metrics import evaluate
 
         index = {name: i for i, name in enumerate(self.label_names)}
-        unseen = sorted({str(lab) for lab in labels} - set(index))
+        sets = [[str(x) for x in lab] for lab in labels] if self.multi_label else None
+        given = [x for s in sets for x in s] if sets is not None else [str(lab) for lab in labels]
+        unseen = sorted(set(given) - set(index))
         if unseen:
             raise DataError(
                 f"labels {unseen[:5]} were never seen in training (known: {self.label_names}); "
                 "evaluate on data with the same label set, or retrain with those labels"
             )
+        if sets is not None:
+            from ..data.multilabel import multi_hot
+
+            def ids(rows):
+                return multi_hot([[index[x] for x in row] for row in rows], len(index))
+
+            return evaluate(ids(sets), ids(self.predict(texts)), self.label_names)
         predicted = [index[name] for name in self.predict(texts)]
         return evaluate([index[str(lab)] for lab in labels], predicted, self.label_names)
 

@@ -14,6 +14,7 @@ from ..compare.registry import method_names
 from ..data.load import DataArgs, input_paths, load_data
 from ..errors import ConfigError
 from ..io import MARKER, atomic_write_json, atomic_write_text, prepare_output, release_output
+from ..metrics import headline
 from ..publish import HubArgs
 from .options import add_common, add_out, build, out_folder, push
 
@@ -74,9 +75,8 @@ def run(args: argparse.Namespace) -> int:
     for method, result in results.items():
         m = result.metrics
         print(
-            f"{method} on {data_args.dataset}: {args.eval_split} accuracy {m['accuracy']:.4f}, "
-            f"macro-F1 {m['macro_f1']:.4f} (n={m['n']}); fit {result.fit_seconds:.1f}s on "
-            f"{result.n_train} rows; wrote {result.out_dir}"
+            f"{method} on {data_args.dataset}: {args.eval_split} {headline(m)} (n={m['n']}); "
+            f"fit {result.fit_seconds:.1f}s on {result.n_train} rows; wrote {result.out_dir}"
         )
     if not single:
         table = summarize(results)

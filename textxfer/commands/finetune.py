@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from ..data.load import DataArgs
+from ..metrics import headline
 from ..publish import HubArgs
 from ..train.args import LoraArgs, ModelArgs, TrainArgs
 from .options import add_common, build, default_out, push
@@ -51,9 +52,7 @@ def format_result(result) -> str:
     ]  # fmt: skip
     for split in ("dev", "test"):
         m = result.metrics[split]
-        lines.append(
-            f"{split:<5} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n {m['n']}"
-        )
+        lines.append(f"{split:<5} {headline(m)}  n {m['n']}")
     if result.output_dir:
         lines.append(f"saved to {result.output_dir}")
     return "\n".join(lines)

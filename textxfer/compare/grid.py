@@ -35,12 +35,13 @@ from ..io import (
 from .cells import Cell, CellStore, cell_id, run_cells
 from .executors import CellTask, ExecutorArgs, new_run, register_cache
 from .registry import get_method, run_method
+from .report import report_metric
 
 logger = logging.getLogger(__name__)
 
 TABLE_COLUMNS = [
     "cell_id", "method", "aug", "size", "n_train", "n_train_aug", "seed", "status",
-    "accuracy", "macro_f1", "n_eval", "fit_seconds", "trainable_params", "total_params", "error",
+    "accuracy", "macro_f1", "micro_f1", "n_eval", "fit_seconds", "trainable_params", "total_params", "error",
 ]  # fmt: skip
 KEY = ("method", "aug", "size", "seed")
 SMOKE_EVAL_LIMIT = 40
@@ -201,9 +202,10 @@ def _smoke(args: CompareArgs) -> CompareArgs:
 
 
 def _capped(ds, split: str, limit: int, seed: int):
+    from ..data.multilabel import label_keys
     from ..data.sampling import stratified_subsample
 
-    frame = pd.DataFrame({"label": ds[split]["label"], "_row": range(len(ds[split]))})
+    frame = pd.DataFrame({"label": label_keys(ds[split]), "_row": range(len(ds[split]))})
     return ds[split].select(stratified_subsample(frame, limit, seed)["_row"].tolist())
 
 
@@ -300,13 +302,17 @@ def report_context(args: CompareArgs) -> dict[str, str]:
 
 
 def _subsample(train, size: Any, seed: int):
-    """The training subsample of a cell, as a ``datasets.Dataset``."""
+    """The training subsample of a cell, as a ``datasets.Dataset`` (``K/class`` of multi-label
+    data: at least K rows of every label)."""
+    from ..data.multilabel import few_shot_sets, is_multilabel, label_keys
     from ..data.sampling import few_shot, stratified_subsample
 
     kind, n = parse_size(size)
     if kind == "full":
         return train
-    frame = pd.DataFrame({"label": train["label"], "_row": range(len(train))})
+    if kind == "per_class" and is_multilabel(train):
+        return train.select(few_shot_sets(train["label"][:], n, seed))
+    frame = pd.DataFrame({"label": label_keys(train), "_row": range(len(train))})
     picked = (
         few_shot(frame, n, seed) if kind == "per_class" else stratified_subsample(frame, n, seed)
     )
@@ -339,9 +345,10 @@ def run_compare_cell(args: CompareArgs, cell: Cell) -> dict[str, Any]:
     m = result.metrics
     return {
         "n_train": n_train, "n_train_aug": len(train), "accuracy": m["accuracy"],
-        "macro_f1": m["macro_f1"], "n_eval": m["n"], "fit_seconds": result.fit_seconds,
-        "trainable_params": result.trainable_params, "total_params": result.total_params,
-        "confusion_matrix": m["confusion_matrix"], "labels": m["labels"], "per_class": m["per_class"],
+        "macro_f1": m["macro_f1"], "micro_f1": m.get("micro_f1"), "n_eval": m["n"],
+        "fit_seconds": result.fit_seconds, "trainable_params": result.trainable_params,
+        "total_params": result.total_params, "confusion_matrix": m.get("confusion_matrix"),
+        "labels": m["labels"], "per_class": m["per_class"],
     }  # fmt: skip
 
 
@@ -387,7 +394,9 @@ def compare(
     )  # fmt: skip
     final = table()
     write_tables(final, out)
-    write_report(final, out, store.read(), context=report_context(args))
+    write_report(
+        final, out, store.read(), context=report_context(args), metric=report_metric(final)
+    )
     release_output(out)
     return final
 

@@ -27,6 +27,14 @@ logger = logging.getLogger(__name__)
 GROUP = ["method", "aug", "n_train"]
 
 
+def report_metric(table: pd.DataFrame) -> str:
+    """The headline metric of a results table: ``micro_f1`` when its cells are multi-label (their
+    ``accuracy`` is the strict subset accuracy), else ``accuracy``."""
+    if "micro_f1" in table.columns and table["micro_f1"].notna().any():
+        return "micro_f1"
+    return "accuracy"
+
+
 def summarize(table: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     """Mean and sample sd of ``metric`` (and fit seconds) over seeds per (method, aug, n_train);
     ``sd`` is NaN where one seed leaves nothing to measure a spread from."""

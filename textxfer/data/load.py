@@ -14,6 +14,7 @@ with textxfer: ``textxfer.data.builtin``); a Hugging Face Hub id, or a Hub datas
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import pandas as pd
 
 from ..config import Args, field
 from ..errors import DataError
+from . import multilabel
 from .builtin import builtin_folder, builtin_names
 from .checks import check_splits
 from .readers import (
@@ -75,7 +77,9 @@ class DataArgs(Args):
         0.1, help="fraction of train carved out as dev when the data has no dev split"
     )
     k: int | None = field(
-        None, help="few-shot: keep k training examples per class (stratified, seeded)"
+        None,
+        help="few-shot: keep k training examples per class (stratified, seeded; multi-label: "
+        "at least k of every label)",
     )
     limit: int | None = field(
         None, help="cap every split at this many rows (stratified sample), for quick runs"
@@ -84,6 +88,14 @@ class DataArgs(Args):
     target: str | None = field(
         None,
         help="cross-domain: keep train/dev of `dataset`, evaluate on this dataset's test split",
+    )
+    task: str = field(
+        "auto",
+        help="auto (label lists or --label-sep: multi-label, else single-label), single-label "
+        "or multi-label",
+    )
+    label_sep: str | None = field(
+        None, help="multi-label: separator of the labels in one cell, e.g. ',' for comedy,drama"
     )
 
     def validate(self) -> None:
@@ -112,6 +124,18 @@ class DataArgs(Args):
                 raise DataError(f"{name} must be a positive integer or null, found {value}")
         if self.label_names is not None and len(set(self.label_names)) != len(self.label_names):
             raise DataError(f"label_names has duplicates: {self.label_names}; list each label once")
+        self._check_task()
+
+    def _check_task(self) -> None:
+        if self.task not in multilabel.TASKS:
+            raise DataError(
+                f"task must be one of {list(multilabel.TASKS)}, found {self.task!r}; e.g. --task multi-label"
+            )
+        if self.label_sep is not None and (self.label_sep == "" or self.task == "single-label"):
+            raise DataError(
+                f"label_sep {self.label_sep!r} splits label sets, so it needs a non-empty "
+                f"separator and task auto or multi-label (found task {self.task!r})"
+            )
 
 
 def datasets_root() -> Path | None:
@@ -188,7 +212,7 @@ def _normalise(frames: dict[str, pd.DataFrame], args: DataArgs) -> dict[str, pd.
     for split, frame in frames.items():
         source = getattr(frame, "attrs", {}).get("source", split)
         frame = join_text_columns(frame, args.text_column, args.label_column, source)
-        out[split] = clean_rows(frame, source)
+        out[split] = clean_rows(multilabel.lists_as_text(frame), source)
     return out
 
 
@@ -256,18 +280,29 @@ def load_data(args: DataArgs | str | None = None, **overrides):
         DataError: with what was expected, what was found and the fix.
     """
     args = _as_args(args, overrides)
-    frames, names = _splits(args)
+    frames, names, task = _splits(args)
     if args.target:
         frames["test"] = _target_test(args, names)
-    dataset = _to_datasetdict(_sampled(frames, args), names, args.label_names)
+    frames = _sampled(frames, args, task)
+    if task == multilabel.MULTI:
+        dataset = multilabel.to_dataset(frames, names, args.label_names)
+    else:
+        dataset = _to_datasetdict(frames, names, args.label_names)
     check_splits(dataset)
     return dataset
 
 
-def _sampled(frames: dict[str, pd.DataFrame], args: DataArgs) -> dict[str, pd.DataFrame]:
-    """``k`` per class of train, then every split capped at ``limit`` (both seeded)."""
+def _sampled(
+    frames: dict[str, pd.DataFrame], args: DataArgs, task: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """``k`` per class (multi-label: at least k rows of every label) of train, then every split
+    capped at ``limit`` (both seeded)."""
     frames = dict(frames)
-    if args.k is not None:
+    if args.k is not None and task == multilabel.MULTI:
+        train = frames["train"]
+        rows = multilabel.few_shot_sets([json.loads(v) for v in train["label"]], args.k, args.seed)
+        frames["train"] = train.iloc[rows].reset_index(drop=True)
+    elif args.k is not None:
         frames["train"] = few_shot(frames["train"], args.k, args.seed)
     if args.limit is not None:
         frames = {s: stratified_subsample(f, args.limit, args.seed) for s, f in frames.items()}
@@ -280,12 +315,17 @@ def _as_args(args: DataArgs | str | None, overrides: dict) -> DataArgs:
     return dataclasses.replace(args, **overrides) if overrides else args
 
 
-def _splits(args: DataArgs) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """Complete, checked train/dev/test frames of ``args.dataset`` and its label names."""
+def _splits(args: DataArgs) -> tuple[dict[str, pd.DataFrame], list[str], str]:
+    """Complete, checked train/dev/test frames of ``args.dataset``, its label names and task."""
     frames = _normalise(_raw_frames(args), args)
-    names = _label_names(frames, args)
+    task = multilabel.resolve_task(frames, args.task, args.label_sep)
+    if task == multilabel.MULTI:
+        frames = multilabel.to_label_sets(frames, args.label_sep)
+        names = multilabel.set_names(frames, args.label_names)
+    else:
+        names = _label_names(frames, args)
     frames = complete_splits(frames, args.test_size, args.dev_size, args.seed)
-    return frames, names
+    return frames, names, task
 
 
 def _target_frames(args: DataArgs) -> dict[str, pd.DataFrame]:
@@ -295,7 +335,10 @@ def _target_frames(args: DataArgs) -> dict[str, pd.DataFrame]:
 
 def _target_test(args: DataArgs, names: list[str]) -> pd.DataFrame:
     test = _target_frames(args)["test"]
-    unseen = sorted(set(test["label"]) - set(names))
+    labels = set(test["label"])
+    if labels and all(v.startswith("[") for v in labels):  # label sets (multi-label)
+        labels = {name for v in labels for name in json.loads(v)}
+    unseen = sorted(labels - set(names))
     if unseen:
         raise DataError(
             f"target {args.target!r} has labels {unseen[:5]} that the source {args.dataset!r} never uses "
@@ -344,8 +387,9 @@ def save_data(
     overwrite: bool = False,
     inputs=(),
 ) -> Path:
-    """Write each split as ``<split>.csv`` atomically: ``text,label`` (label names) plus any other
-    column (e.g. augmentation markers), with the run marker (kind ``dataset``) and ``config.yaml``.
+    """Write each split as ``<split>.csv`` atomically: ``text,label`` (label names; a JSON list of
+    them per row for multi-label) plus any other column (e.g. augmentation markers), with the run
+    marker (kind ``dataset``) and ``config.yaml``.
 
     Args:
         dataset: a ``DatasetDict`` (``text`` and a ``ClassLabel`` ``label`` in every split).
@@ -358,10 +402,7 @@ def save_data(
 
     def payload(tmp: Path) -> None:
         for split, ds in dataset.items():
-            names = ds.features["label"].names
-            frame = pd.DataFrame(
-                {"text": ds["text"][:], "label": [names[i] for i in ds["label"][:]]}
-            )
+            frame = pd.DataFrame({"text": ds["text"][:], "label": _label_texts(ds)})
             for column in ds.column_names:
                 if column not in ("text", "label"):
                     frame[column] = ds[column][:]
@@ -373,20 +414,44 @@ def save_data(
     )  # fmt: skip
 
 
-def describe(dataset) -> dict:
-    """Per split: rows, label counts, and word-length percentiles (p5/p50/p95/max)."""
+def _label_texts(ds) -> list[str]:
+    """Label names per row; a JSON list of names per row for multi-label."""
+    names = multilabel.label_names_of(ds)
+    if multilabel.is_multilabel(ds):
+        return [json.dumps([names[i] for i in ids]) for ids in ds["label"][:]]
+    return [names[i] for i in ds["label"][:]]
+
+
+def _percentiles(lengths: np.ndarray) -> dict:
+    lengths = lengths if len(lengths) else np.zeros(1, dtype=int)
+    return {
+        p: float(np.percentile(lengths, q)) for p, q in (("p5", 5), ("p50", 50), ("p95", 95))
+    } | {"max": int(lengths.max())}
+
+
+def describe(dataset, tokenizer=None, max_length: int | None = None) -> dict:
+    """Per split: rows, label counts (texts per label), word-length percentiles (p5/p50/p95/max)
+    and, with a ``tokenizer``, token-length percentiles and how many texts exceed ``max_length``.
+    """
     summary = {}
+    multi = multilabel.is_multilabel(dataset)
     for split, ds in dataset.items():
-        names = ds.features["label"].names
-        counts = np.bincount(np.asarray(ds["label"], dtype=int), minlength=len(names))
-        lengths = np.array([len(t.split()) for t in ds["text"]]) if len(ds) else np.zeros(1)
-        summary[split] = {
+        names = multilabel.label_names_of(ds)
+        ids = [i for row in ds["label"] for i in row] if multi else ds["label"]
+        counts = np.bincount(np.asarray(ids, dtype=int), minlength=len(names))
+        texts = list(ds["text"])
+        info = {
             "rows": len(ds),
             "labels": {name: int(c) for name, c in zip(names, counts)},
-            "words": {
-                p: float(np.percentile(lengths, q))
-                for p, q in (("p5", 5), ("p50", 50), ("p95", 95))
-            }
-            | {"max": int(lengths.max())},
+            "words": _percentiles(np.array([len(t.split()) for t in texts])),
         }
+        if multi:
+            info["labels_per_row"] = float(len(ids) / max(1, len(ds)))
+        if tokenizer is not None:
+            tokens = np.array([len(x) for x in tokenizer(texts, verbose=False)["input_ids"]])
+            info["tokens"] = _percentiles(tokens)
+            if max_length is not None:
+                info["over_max_length"] = {"max_length": int(max_length),
+                                           "texts": int((tokens > max_length).sum())}  # fmt: skip
+        summary[split] = info
     return summary

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..chunking import Chunking, aggregate, cut, padded_batches
 from ..errors import DataError
 from ..io import run_path, save_run
 from ..predict import as_texts, model_info
@@ -202,43 +203,68 @@ def load_finetuned(folder: str | Path, adapter: bool = False):
 
 
 class FinetunedPredictor:
-    """``Predictor`` over a fine-tuned classifier: ``predict`` and ``predict_proba`` on texts."""
+    """``Predictor`` over a fine-tuned classifier: ``predict`` and ``predict_proba`` on texts.
+
+    Texts are cut as in training: truncated to ``max_length``, or with ``chunking`` into token
+    windows whose logits are aggregated per text (``textxfer.chunking``). Multi-label models
+    give a sigmoid per label, and ``predict`` returns the label sets (lists of names) whose
+    probability reaches ``threshold``.
+    """
 
     def __init__(
-        self, model, tokenizer, label_names: list[str], max_length: int = 128, batch_size: int = 32
+        self,
+        model,
+        tokenizer,
+        label_names: list[str],
+        max_length: int = 128,
+        batch_size: int = 32,
+        chunking: Chunking | None = None,
+        multi_label: bool = False,
+        threshold: float = 0.5,
     ) -> None:
         self.model, self.tokenizer = model, tokenizer
         self.label_names = list(label_names)
         self.max_length, self.batch_size = max_length, batch_size
+        self.chunking, self.multi_label, self.threshold = chunking, multi_label, threshold
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """Class probabilities, shape ``(len(texts), n_labels)``, columns in label order."""
+        """Probabilities, shape ``(len(texts), n_labels)``, columns in label order: rows sum to 1
+        (single-label), or one independent probability per label (multi-label)."""
         import torch
 
         texts = as_texts(texts)
         if not texts:
             return np.zeros((0, len(self.label_names)))
         device = next(self.model.parameters()).device
-        out = []
+        chunk = self.chunking
+        window = chunk.window if chunk else self.max_length
+        enc, doc, _ = cut(self.tokenizer, texts, window, chunk and chunk.stride, chunk is None)
         with torch.no_grad():
-            for i in range(0, len(texts), self.batch_size):
-                enc = self.tokenizer(
-                    texts[i : i + self.batch_size],
-                    truncation=True,
-                    max_length=self.max_length,
-                    padding=True,
-                    return_tensors="pt",
-                ).to(device)
-                logits = self.model(**enc).logits.float()  # (batch, n_labels)
-                out.append(torch.softmax(logits, dim=-1).cpu().numpy())
-        return np.concatenate(out)
+            logits = np.concatenate([
+                self.model(**batch).logits.float().cpu().numpy()  # (batch, n_labels)
+                for batch in padded_batches(self.tokenizer, enc, self.batch_size, device)
+            ])  # fmt: skip
+        return aggregate(logits, doc, chunk.aggregation if chunk else "mean", self.multi_label)[1]
 
-    def predict(self, texts: list[str]) -> list[str]:
-        """Predicted label names."""
-        return [self.label_names[i] for i in self.predict_proba(texts).argmax(axis=1)]
+    def predict(self, texts: list[str]) -> list:
+        """Predicted label names (multi-label: a list of names per text)."""
+        proba = self.predict_proba(texts)
+        if self.multi_label:
+            return [
+                [n for n, p in zip(self.label_names, row) if p >= self.threshold] for row in proba
+            ]
+        return [self.label_names[i] for i in proba.argmax(axis=1)]
 
 
 def load_predictor(folder: str | Path) -> FinetunedPredictor:
-    """Load a ``textxfer finetune`` output folder as a ``Predictor`` (for ``textxfer predict``)."""
+    """Load a ``textxfer finetune`` output folder as a ``Predictor`` (for ``textxfer predict``),
+    cutting texts and deciding labels with the settings recorded in its ``textxfer.json``."""
     model, tokenizer, info = load_finetuned(folder)
-    return FinetunedPredictor(model, tokenizer, info["label_names"], info.get("max_length", 128))
+    chunking = info.get("chunking")
+    return FinetunedPredictor(
+        model, tokenizer, info["label_names"], info.get("max_length", 128),
+        chunking=Chunking(
+            chunking["chunk_window"], chunking["chunk_stride"], chunking["chunk_aggregation"]
+        ) if chunking else None,
+        multi_label=info.get("task") == "multi-label", threshold=info.get("threshold") or 0.5,
+    )  # fmt: skip
