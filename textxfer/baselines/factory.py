@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 from ..config import Args, field
 from ..errors import ConfigError
 from .bow import ANALYZERS, UnlabeledFitVectorizer, make_linear, make_vectorizer
+from .features import BACKENDS as FEATURE_BACKENDS
 
 KERNELS = ("linear", "rbf")
 POOLINGS = ("mean", "cls")
@@ -52,6 +53,11 @@ class BaselineArgs(Args):
     feature_batch_size: int = field(64, help="features-*: texts per forward pass")
     max_length: int = field(128, help="features-*: truncate texts to this many tokens")
     feature_device: str = field("auto", help="features-*: auto | cpu | cuda")
+    feature_backend: str = field(
+        "torch",
+        help="features-*: torch | onnx | onnx-int8 (ONNX Runtime on CPU, the onnx extra; int8: "
+        "~2-3x faster than torch)",
+    )
     feature_cache_dir: str | None = field(
         None, help="features-*: cache extracted features in this folder"
     )
@@ -68,6 +74,7 @@ class BaselineArgs(Args):
         self._check_choice("analyzer", ANALYZERS)
         self._check_choice("kernel", KERNELS)
         self._check_choice("feature_pooling", POOLINGS)
+        self._check_choice("feature_backend", FEATURE_BACKENDS)
         self._check_choice("w2v_pooling", W2V_POOLINGS)
         self.ngram_range = _check_range("ngram_range", self.ngram_range)
         self.char_ngram_range = _check_range("char_ngram_range", self.char_ngram_range)
@@ -189,6 +196,7 @@ def features_pipeline(args: BaselineArgs, classifier: str) -> Pipeline:
         batch_size=args.feature_batch_size,
         max_length=args.max_length,
         device=args.feature_device,
+        backend=args.feature_backend,
         cache_dir=args.feature_cache_dir,
     )
     steps = [("features", features), ("scaler", StandardScaler())]
