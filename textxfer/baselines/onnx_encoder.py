@@ -153,6 +153,9 @@ def _session(path: Path):
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()  # as many threads as torch would use
     options.log_severity_level = 3  # no warnings about initialisers and unused nodes
+    # idle worker threads sleep instead of spinning: on shared cores spinning steals the CPU that
+    # other threads (and processes) need; measured 1.3x faster on a loaded 2-core machine
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
