@@ -129,3 +129,36 @@ def test_index_equals_nltk_on_real_wordnet():
     expected = {w: s for w in words if (s := nltk_synonyms(reader, w))}
     assert wnindex.synonym_table(words, root, by_pos=True) == expected
     assert len(expected) > 30
+
+
+def test_nltk_data_path_is_nltks_own_list():
+    import sys
+
+    from textxfer.augment.wordnet import nltk_data_path
+
+    nltk_data = pytest.importorskip("nltk.data")
+    if sys.platform.startswith("win"):
+        pytest.skip("on Windows NLTK is always asked")
+    module = sys.modules.pop("nltk.data")  # the rebuilt list, as before NLTK is imported
+    try:
+        rebuilt = nltk_data_path()
+    finally:
+        sys.modules["nltk.data"] = module
+    assert rebuilt == nltk_data.path
+
+
+def test_textxfer_wordnet_ops_do_not_import_nltk(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = make_wordnet(tmp_path / "wordnet")
+    code = (
+        "import sys; from textxfer.augment import wnindex, wordnet; "
+        f"t = wnindex.synonym_table(['films'], {str(root)!r}); "
+        "wordnet.find_wordnet(); wordnet.has_pos_tagger(); "
+        "assert t['films'][0] == 'movie', t; assert 'nltk' not in sys.modules, 'nltk imported'"
+    )
+    env = {**os.environ, "TEXTXFER_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

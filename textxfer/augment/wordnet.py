@@ -18,6 +18,7 @@ synonym index that textxfer's own ops read (``wnindex``: NLTK's reader is loaded
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
@@ -83,17 +84,37 @@ def is_complete(folder: Path) -> bool:
     return all((folder / name).is_file() for name in (*WORDNET_FILES, "lexnames"))
 
 
+def nltk_data_path() -> list[str]:
+    """The folders NLTK searches for its data, without importing NLTK where it is not loaded yet.
+
+    ``import nltk`` takes seconds (it imports scikit-learn and much more) and textxfer's own ops
+    only need to find files; NLTK's default list is rebuilt here (``nltk.data.path`` as NLTK 3.x
+    sets it on Linux and macOS; a test compares them). Once NLTK is imported, its list (which a
+    user may have changed) is used, and on Windows NLTK is always asked.
+    """
+    if "nltk.data" in sys.modules or sys.platform.startswith("win"):
+        try:
+            import nltk.data
+        except ImportError:
+            return [str(default_target().parents[1])]
+        return list(nltk.data.path)
+    path = [os.path.expanduser(d) for d in os.environ.get("NLTK_DATA", "").split(os.pathsep) if d]
+    if "APPENGINE_RUNTIME" not in os.environ and os.path.expanduser("~/") != "~/":
+        path.append(os.path.expanduser("~/nltk_data"))
+    prefix = sys.prefix
+    path += [os.path.join(prefix, "nltk_data"), os.path.join(prefix, "share", "nltk_data")]
+    path += [os.path.join(prefix, "lib", "nltk_data")]
+    path += [f"/usr/{d}nltk_data" for d in ("share/", "local/share/", "lib/", "local/lib/")]
+    return path
+
+
 def find_wordnet(root: str | os.PathLike | None = None) -> Path | None:
     """The WordNet corpus folder: ``root``, else ``$TEXTXFER_WORDNET``, else NLTK's data path."""
     explicit = root or os.environ.get(WORDNET_ENV)
     if explicit:
         path = Path(explicit).expanduser()
         return path if is_complete(path) else None
-    try:
-        import nltk.data
-    except ImportError:
-        return default_target() if is_complete(default_target()) else None
-    for base in nltk.data.path:
+    for base in nltk_data_path():
         path = Path(base) / "corpora" / "wordnet"
         if is_complete(path):
             return path
@@ -193,13 +214,13 @@ def load_wordnet(root: str | os.PathLike | None = None):
 
 def has_pos_tagger() -> bool:
     """Whether NLTK's English POS tagger data is installed (it cannot be downloaded here)."""
-    try:
-        import nltk.data
-
-        nltk.data.find(TAGGER_RESOURCE)
-    except (ImportError, LookupError):
+    if importlib.util.find_spec("nltk") is None:
         return False
-    return True
+    name = TAGGER_RESOURCE.rstrip("/")
+    return any(
+        Path(base, name).is_dir() or Path(base, f"{name}.zip").is_file()
+        for base in nltk_data_path()
+    )
 
 
 def penn_to_wordnet(tag: str) -> str | None:
