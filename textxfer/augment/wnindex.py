@@ -154,24 +154,28 @@ class SynonymIndex:
         keys = sorted(set(lowered.values()))
         db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
         try:
+            exceptions: dict[str, dict[str, list[str]]] = {}
             sql = "SELECT form, pos, bases FROM exceptions WHERE form IN ({})"
-            exceptions = {(f, p): b.split("\t") for f, p, b in self._rows(db, sql, keys)}
-            forms = {key: _morphy_forms(key, exceptions) for key in keys}
-            wanted = sorted({f for per_pos in forms.values() for fs in per_pos for f in fs})
+            for form, pos, bases in self._rows(db, sql, keys):
+                exceptions.setdefault(form, {})[pos] = bases.split("\t")
+            others = {key: _other_forms(key, exceptions.get(key)) for key in keys}
+            wanted = sorted({*keys, *(f for o in others.values() for fs in o.values() for f in fs)})
+            senses: dict[str, dict[str, list[str]]] = {}
             sql = "SELECT form, pos, names FROM senses WHERE form IN ({})"
-            senses = {(f, p): n.split("\t") for f, p, n in self._rows(db, sql, wanted)}
+            for form, pos, names in self._rows(db, sql, wanted):
+                senses.setdefault(form, {})[pos] = names.split("\t")
         finally:
             db.close()
         table = {}
         for word, key in lowered.items():
-            found = {}
-            for pos, candidates in zip(POS_FILES, forms[key]):
-                if len(candidates) == 1:  # most words: no other form to merge
-                    names = [n for n in senses.get((key, pos), ()) if n != key]
-                else:
-                    names = dict.fromkeys(
-                        n for f in candidates for n in senses.get((f, pos), ()) if n != key
-                    )
+            found, own, other = {}, senses.get(key, {}), others[key]
+            for pos in POS_FILES:
+                if pos in other:  # merge the senses of the word and of its base forms
+                    forms = (key, *other[pos])
+                    got = (n for f in forms for n in senses.get(f, {}).get(pos, ()) if n != key)
+                    names = list(dict.fromkeys(got))
+                else:  # most words: only their own senses, already in order and unique
+                    names = [n for n in own.get(pos, ()) if n != key]
                 if names:
                     found[pos] = tuple(names)
             if found:
@@ -186,17 +190,22 @@ for _pos, _rules in SUBSTITUTIONS.items():
         _RULES_BY_LAST.setdefault(_old[-1], {}).setdefault(_pos, []).append((_old, _new))
 
 
-def _morphy_forms(word: str, exceptions: dict) -> list[list[str]]:
-    """Per POS (n v a r): ``word`` and its base forms by NLTK's morphy, before the lemma check."""
-    rules = _RULES_BY_LAST.get(word[-1:], {})
-    out = []
+def _other_forms(word: str, exceptions: dict[str, list[str]] | None) -> dict[str, list[str]]:
+    """POS -> base forms of ``word`` other than itself, by NLTK's morphy (its exception list,
+    else its suffix rules), before the check that they are lemmas; POS without any are absent."""
+    rules = _RULES_BY_LAST.get(word[-1:])
+    if rules is None and exceptions is None:
+        return {}
+    out = {}
     for pos in POS_FILES:
-        bases = exceptions.get((word, pos))
+        bases = exceptions.get(pos) if exceptions else None
         if bases is None:
-            bases = [
-                word[: -len(old)] + new for old, new in rules.get(pos, ()) if word.endswith(old)
-            ]
-        out.append(list(dict.fromkeys([word, *bases])) if bases else [word])
+            if not rules or pos not in rules:
+                continue
+            bases = [word[: -len(old)] + new for old, new in rules[pos] if word.endswith(old)]
+        bases = [b for b in dict.fromkeys(bases) if b != word]
+        if bases:
+            out[pos] = bases
     return out
 
 
