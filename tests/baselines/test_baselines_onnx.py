@@ -54,6 +54,16 @@ def test_onnx_backends_give_torch_features_and_export_once(bert, tmp_path, monke
     monkeypatch.setattr(onnx_encoder, "quantize_onnx", no_export)
     again = TransformerFeaturizer(bert, backend="onnx-int8", progress=False).fit_transform(TEXTS)
     np.testing.assert_array_equal(again, onnx_feats["onnx-int8"])
+    # a saved baseline carries the source weights (persist calls save_pretrained on the encoder)
+    import torch
+    from transformers import AutoModel
+
+    encoder = TransformerFeaturizer(bert, backend="onnx").fit(TEXTS[:1])._encoder()[1]
+    encoder.save_pretrained(str(tmp_path / "encoder"))
+    saved, source = (
+        AutoModel.from_pretrained(p).state_dict() for p in (tmp_path / "encoder", bert)
+    )
+    assert saved.keys() == source.keys() and all(torch.equal(saved[k], source[k]) for k in saved)
     pipe = make_baseline("features-lr", model=bert, feature_backend="onnx-int8", seed=0)
     assert pipe.named_steps["features"].backend == "onnx-int8"
     labels = [lab for _, lab in tiny_rows()]

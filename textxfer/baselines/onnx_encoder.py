@@ -166,12 +166,14 @@ class OnnxEncoder:
         config: the model's transformers config.
         device: ``torch.device("cpu")``; inputs are torch tensors, outputs too.
         path: the ONNX file.
+        model_path: the transformers model it was exported from.
     """
 
-    def __init__(self, path: Path, config) -> None:
+    def __init__(self, path: Path, config, model_path: str) -> None:
         import torch
 
         self.path, self.config, self.device = Path(path), config, torch.device("cpu")
+        self.model_path = model_path
         self.session = _session(self.path)
         self.inputs = [i.name for i in self.session.get_inputs()]
 
@@ -181,6 +183,13 @@ class OnnxEncoder:
         feeds = {name: batch[name].cpu().numpy() for name in self.inputs}
         hidden = self.session.run(None, feeds)[0]
         return SimpleNamespace(last_hidden_state=torch.from_numpy(hidden))
+
+    def save_pretrained(self, folder: str) -> None:
+        """Save the source transformers model: a saved baseline carries the weights, and the
+        ONNX files are rebuilt from them into the cache where it is loaded."""
+        from transformers import AutoModel
+
+        AutoModel.from_pretrained(self.model_path).save_pretrained(folder)
 
 
 def load_onnx_encoder(model_path: str, quantize: bool = False) -> OnnxEncoder:
@@ -205,4 +214,4 @@ def load_onnx_encoder(model_path: str, quantize: bool = False) -> OnnxEncoder:
         path = folder / "model-int8.onnx"
         if not path.is_file():
             quantize_onnx(fp32, path)
-    return OnnxEncoder(path, AutoConfig.from_pretrained(model_path))
+    return OnnxEncoder(path, AutoConfig.from_pretrained(model_path), model_path)
