@@ -63,7 +63,8 @@ def test_onnx_backends_give_torch_features_and_export_once(bert, tmp_path, monke
     saved, source = (
         AutoModel.from_pretrained(p).state_dict() for p in (tmp_path / "encoder", bert)
     )
-    assert saved.keys() == source.keys() and all(torch.equal(saved[k], source[k]) for k in saved)
+    kept = [k for k in source if not k.startswith("pooler.")]  # the tiny BERT has no pooler
+    assert saved.keys() == source.keys() and all(torch.equal(saved[k], source[k]) for k in kept)
     pipe = make_baseline("features-lr", model=bert, feature_backend="onnx-int8", seed=0)
     assert pipe.named_steps["features"].backend == "onnx-int8"
     labels = [lab for _, lab in tiny_rows()]
