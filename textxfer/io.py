@@ -54,6 +54,7 @@ __all__ = [
     "atomic_file",
     "atomic_write_json",
     "atomic_write_text",
+    "cache_root",
     "file_fingerprint",
     "prepare_output",
     "read_json",
@@ -462,3 +463,12 @@ def file_fingerprint(path: str | os.PathLike | None) -> str | None:
     stats = [(str(p.relative_to(target)) if target.is_dir() else p.name,
               p.stat().st_size, p.stat().st_mtime_ns) for p in files]  # fmt: skip
     return f"{target.resolve()}|{hashlib.sha256(repr(stats).encode()).hexdigest()[:16]}"
+
+
+CACHE_ENV = "TEXTXFER_CACHE"
+
+
+def cache_root() -> Path:
+    """Root of textxfer's caches: ``$TEXTXFER_CACHE``, else ``~/.cache/textxfer``."""
+    root = os.environ.get(CACHE_ENV)
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "textxfer"
