@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import atomic_file, atomic_write_text
+from .transfer import transfer_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -199,17 +200,18 @@ def write_report(
         )
     failed = table[table["status"] != "ok"]
     plots = dict(paths)
+    gaps = transfer_sentences(table, metric)
     paths["markdown"] = atomic_write_text(
-        out_dir / "report.md", _markdown(summary, best, plots, failed, metric)
+        out_dir / "report.md", _markdown(summary, best, plots, failed, metric, gaps)
     )
     paths["html"] = atomic_write_text(
-        out_dir / "report.html", _html(summary, best, plots, failed, metric)
+        out_dir / "report.html", _html(summary, best, plots, failed, metric, gaps)
     )
     logger.info("report written to %s", out_dir)
     return {k: str(v) for k, v in paths.items()}
 
 
-def _markdown(summary, best, paths, failed, metric) -> str:
+def _markdown(summary, best, paths, failed, metric, gaps=()) -> str:
     parts = [
         "# textxfer compare report",
         "",
@@ -221,6 +223,7 @@ def _markdown(summary, best, paths, failed, metric) -> str:
         "",
         format_table(best, metric),
         "",
+        *_gaps_markdown(gaps),
         "## Plots",
         "",
     ]
@@ -231,8 +234,24 @@ def _markdown(summary, best, paths, failed, metric) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _gaps_markdown(gaps) -> list[str]:
+    if not gaps:
+        return []
+    return ["## What pretraining buys", "", *[f"- {g}" for g in gaps], ""]
+
+
+def _gaps_html(gaps) -> str:
+    items = "".join(f"<li>{html.escape(g)}</li>" for g in gaps)
+    return f"<h2>What pretraining buys</h2><ul>{items}</ul>" if gaps else ""
+
+
 def _html(
-    summary: pd.DataFrame, best: pd.DataFrame, paths: dict, failed: pd.DataFrame, metric: str
+    summary: pd.DataFrame,
+    best: pd.DataFrame,
+    paths: dict,
+    failed: pd.DataFrame,
+    metric: str,
+    gaps=(),
 ) -> str:
     def table(frame: pd.DataFrame) -> str:
         return frame.to_html(index=False, float_format=lambda v: f"{v:.4f}", border=1)
@@ -248,7 +267,8 @@ def _html(
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>textxfer compare report</title></head><body>"
         f"<h1>textxfer compare report</h1><h2>{metric}: mean ± sd over seeds</h2>{table(summary)}"
-        f"<h2>Best method per training-set size</h2>{table(best)}<h2>Plots</h2>{imgs}"
+        f"<h2>Best method per training-set size</h2>{table(best)}{_gaps_html(gaps)}"
+        f"<h2>Plots</h2>{imgs}"
         + (f"<h2>Failed cells</h2><ul>{errors}</ul>" if errors else "")
         + "</body></html>\n"
     )

@@ -26,9 +26,18 @@ if TYPE_CHECKING:
 EXTRA_COLUMNS = ("labels", "idx")
 
 
-def build_classifier(model_path: str, label_names: list[str], dropout: float | None = None):
+def build_classifier(
+    model_path: str,
+    label_names: list[str],
+    dropout: float | None = None,
+    from_scratch: bool = False,
+):
     """``(model, new_keys)``: a sequence classifier with named labels; ``new_keys`` are the
-    parameters the checkpoint did not provide (newly initialised head, pooler, ...)."""
+    parameters the checkpoint did not provide (newly initialised head, pooler, ...).
+
+    With ``from_scratch`` only the architecture (the config) is read and every weight is drawn at
+    random (seeded by the caller): the same model trained without pretraining.
+    """
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     config = AutoConfig.from_pretrained(model_path, **label_maps(label_names))
@@ -36,6 +45,9 @@ def build_classifier(model_path: str, label_names: list[str], dropout: float | N
         for key, value in config.to_dict().items():
             if "dropout" in key and isinstance(value, float):
                 setattr(config, key, float(dropout))
+    if from_scratch:
+        model = AutoModelForSequenceClassification.from_config(config)
+        return model, sorted(name for name, _ in model.named_parameters())
     model, info = AutoModelForSequenceClassification.from_pretrained(
         model_path, config=config, ignore_mismatched_sizes=True, output_loading_info=True
     )
