@@ -123,6 +123,25 @@ def test_cli_defaults_train_at_least_300_steps_on_a_tiny_set(bert, data_dir, tmp
 # --- lr auto ----------------------------------------------------------------------------------------
 
 
+def test_probe_picks_the_best_dev_score_ties_by_loss_and_never_outruns_the_run():
+    from textxfer.train.lr_probe import probe_lr
+
+    seen = []
+
+    def score(args):
+        seen.append((args.lr, args.max_steps, args.eval_strategy, args.out, args.load_best))
+        return {"accuracy": 0.9 if args.lr > 1e-4 else 0.5, "loss": 1.0 / args.lr}
+
+    args = TrainArgs(lr="auto", lr_candidates=[3e-3, 1e-5, 1e-3], lr_probe_steps=40, out="x")
+    probe = probe_lr(args, "lora", score, total_steps=25)
+    assert [s[0] for s in seen] == [1e-5, 1e-3, 3e-3]  # sorted
+    assert {s[1:] for s in seen} == {(25, "no", None, False)}  # short, no eval, nothing saved
+    assert probe.chosen == 3e-3  # 1e-3 and 3e-3 tie on accuracy; 3e-3 has the lower dev loss
+    assert "*     0.003" in probe.format() and "chosen lr: 0.003" in probe.format()
+    with pytest.raises(ConfigError, match="best_metric 'f1' .* not among the dev metrics"):
+        probe_lr(TrainArgs(lr="auto", best_metric="f1"), "full", score)
+
+
 def _auto(bert, data_dir, **train):
     args = ftutil.train_args(lr="auto", lr_probe_steps=4, max_steps=5, **train)
     return finetune(ModelArgs(str(bert)), DataArgs(str(data_dir)), args, LoraArgs(lora=True))
