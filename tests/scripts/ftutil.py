@@ -96,10 +96,12 @@ def quiet(threads: int | None = 1):
 
 
 def train_args(**overrides):
-    """``TrainArgs`` for a fast tiny run (5 steps per epoch at batch 4 on 20 rows)."""
+    """``TrainArgs`` for a fast tiny run (5 steps per epoch at batch 4 on 20 rows); no warm-up and
+    evaluation each epoch, whatever the defaults rule would pick."""
     from textxfer.train.args import TrainArgs
 
-    values = dict(epochs=3, batch_size=4, lr=3e-3, scheduler="constant", progress_bar=False, seed=0)
+    values = dict(epochs=3, batch_size=4, lr=3e-3, scheduler="constant", progress_bar=False, seed=0,
+                  warmup_ratio=0.0, eval_strategy="epoch")  # fmt: skip
     values.update(overrides)
     return TrainArgs(**values)
 

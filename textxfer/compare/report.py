@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import atomic_file, atomic_write_text
+from .transfer import transfer_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -261,11 +262,12 @@ def write_report(
     failed = table[table["status"] != "ok"]
     header = _header(context or {}, summary)
     plots = dict(paths)
+    gaps = transfer_sentences(table, metric)
     paths["markdown"] = atomic_write_text(
-        out_dir / "report.md", _markdown(header, summary, best, plots, failed, metric)
+        out_dir / "report.md", _markdown(header, summary, best, plots, failed, metric, gaps)
     )
     paths["html"] = atomic_write_text(
-        out_dir / "report.html", _html(header, summary, best, plots, failed, metric)
+        out_dir / "report.html", _html(header, summary, best, plots, failed, metric, gaps)
     )
     logger.info("report written to %s", out_dir)
     return {k: str(v) for k, v in paths.items()}
@@ -283,7 +285,7 @@ def _title(header: list[tuple[str, str]]) -> str:
     return "textxfer compare report" + (f": {dataset}" if dataset else "")
 
 
-def _markdown(header, summary, best, paths, failed, metric) -> str:
+def _markdown(header, summary, best, paths, failed, metric, gaps=()) -> str:
     parts = [f"# {_title(header)}", "", *[f"- **{k}**: {v}" for k, v in header], ""]
     parts += [
         f"## {metric}: mean ± sd over seeds",
@@ -294,6 +296,7 @@ def _markdown(header, summary, best, paths, failed, metric) -> str:
         "",
         format_table(best, metric),
         "",
+        *_gaps_markdown(gaps),
         "## Plots",
         "",
     ]
@@ -322,6 +325,17 @@ ul.failed li { color: #a00; }
 """
 
 
+def _gaps_markdown(gaps) -> list[str]:
+    if not gaps:
+        return []
+    return ["## What pretraining buys", "", *[f"- {g}" for g in gaps], ""]
+
+
+def _gaps_html(gaps) -> str:
+    items = "".join(f"<li>{html.escape(g)}</li>" for g in gaps)
+    return f"<h2>What pretraining buys</h2><ul>{items}</ul>" if gaps else ""
+
+
 def _html_table(frame: pd.DataFrame, metric: str, colors: dict[str, str]) -> str:
     head = ["method", "aug", "n_train", f"{metric} (mean ± sd)", "n seeds", "fit s"]
     rows = []
@@ -335,7 +349,7 @@ def _html_table(frame: pd.DataFrame, metric: str, colors: dict[str, str]) -> str
     return f'<table class="results"><thead><tr>{heads}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _html(header, summary, best, paths, failed, metric) -> str:
+def _html(header, summary, best, paths, failed, metric, gaps=()) -> str:
     colors = method_colors(summary["method"]) if len(summary) else {}
     meta = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in header)
     imgs = "".join(
@@ -353,6 +367,7 @@ def _html(header, summary, best, paths, failed, metric) -> str:
         f"<style>{CSS}</style></head><body><h1>{title}</h1><dl class='header'>{meta}</dl>"
         f"<h2>{html.escape(metric)}: mean ± sd over seeds</h2>{_html_table(summary, metric, colors)}"
         f"<h2>Best method per training-set size</h2>{_html_table(best, metric, colors)}"
+        f"{_gaps_html(gaps)}"
         f"<h2>Plots</h2>{imgs}"
         + (
             f"<h2>Failed cells ({len(failed)})</h2><ul class='failed'>{errors}</ul>"

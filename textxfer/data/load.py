@@ -84,6 +84,9 @@ class DataArgs(Args):
     limit: int | None = field(
         None, help="cap every split at this many rows (stratified sample), for quick runs"
     )
+    train_limit: int | None = field(
+        None, help="keep this many training rows (stratified, seeded); dev and test stay whole"
+    )
     seed: int = field(42, help="seed for splitting and sampling")
     target: str | None = field(
         None,
@@ -118,7 +121,7 @@ class DataArgs(Args):
                 raise DataError(
                     f"{name} must be a fraction in (0, 1), found {value}; e.g. --{name.replace('_', '-')} 0.1"
                 )
-        for name in ("k", "limit"):
+        for name in ("k", "limit", "train_limit"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise DataError(f"{name} must be a positive integer or null, found {value}")
@@ -306,6 +309,8 @@ def _sampled(
         frames["train"] = few_shot(frames["train"], args.k, args.seed)
     if args.limit is not None:
         frames = {s: stratified_subsample(f, args.limit, args.seed) for s, f in frames.items()}
+    if args.train_limit is not None:
+        frames["train"] = stratified_subsample(frames["train"], args.train_limit, args.seed)
     return frames
 
 
@@ -329,7 +334,9 @@ def _splits(args: DataArgs) -> tuple[dict[str, pd.DataFrame], list[str], str]:
 
 
 def _target_frames(args: DataArgs) -> dict[str, pd.DataFrame]:
-    target = dataclasses.replace(args, dataset=args.target, target=None, k=None, limit=None)
+    target = dataclasses.replace(
+        args, dataset=args.target, target=None, k=None, limit=None, train_limit=None
+    )
     return _splits(target)[0]
 
 

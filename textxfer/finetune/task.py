@@ -39,10 +39,15 @@ def build_classifier(
     label_names: list[str],
     dropout: float | None = None,
     multi_label: bool = False,
+    from_scratch: bool = False,
 ):
     """``(model, new_keys)``: a sequence classifier with named labels (``problem_type``
     ``multi_label_classification`` for multi-label, so pipelines apply a sigmoid); ``new_keys``
-    are the parameters the checkpoint did not provide (newly initialised head, pooler, ...)."""
+    are the parameters the checkpoint did not provide (newly initialised head, pooler, ...).
+
+    With ``from_scratch`` only the architecture (the config) is read and every weight is drawn at
+    random (seeded by the caller): the same model trained without pretraining.
+    """
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     from ..models import load_pretrained
@@ -52,6 +57,9 @@ def build_classifier(
         for key, value in config.to_dict().items():
             if "dropout" in key and isinstance(value, float):
                 setattr(config, key, float(dropout))
+    if from_scratch:
+        model = AutoModelForSequenceClassification.from_config(config)
+        return model, sorted(name for name, _ in model.named_parameters())
     model, info = load_pretrained(
         AutoModelForSequenceClassification, model_path, config=config, ignore_mismatched_sizes=True
     )
