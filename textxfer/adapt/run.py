@@ -40,6 +40,7 @@ from ..train.accel import make_accelerator
 from ..train.args import LoraArgs, ModelArgs
 from ..train.stage import Result, build_stage, save_on_main
 from .args import AdaptArgs, MLMTrainArgs
+from .head import HeadWarmup, fresh_parameters
 from .mlm import (
     MaskedLMLoss,
     MLMCollator,
@@ -199,9 +200,11 @@ def adapt(
     config = {"model": model_args, "data": _data_section(texts_or_dataset), "adapt": adapt_args,
               "train": train_args, "lora": lora}  # fmt: skip
     loaded: dict[str, Any] = {}
+    warmup = HeadWarmup([], train_args.head_warmup)
 
     def build_model():
         loaded["model"], loaded["fresh"], loaded["unexpected"] = load_mlm_model(model_path)
+        warmup.fresh_keys = loaded["fresh"]  # no fresh head: no warm-up
         return loaded["model"], loaded["fresh"]
 
     def eval_fn(model, dataloader):
@@ -210,8 +213,8 @@ def adapt(
     stage = build_stage(
         accelerator, train_args, build_model=build_model, train_dataset=train_ds,
         collate=MLMCollator(tokenizer), loss_fn=MaskedLMLoss(masker), lora=lora, lora_task="mlm",
-        eval_dataset=held_ds, eval_fn=eval_fn, callbacks=callbacks, run_name="adapt",
-        config=to_sections(config),
+        eval_dataset=held_ds, eval_fn=eval_fn, callbacks=[warmup, *callbacks], run_name="adapt",
+        config=to_sections(config), own_lr=lambda model: _head_lr(model, loaded["fresh"], train_args),
     )  # fmt: skip
     loop = stage.loop
     before = eval_fn(loop.model, loop.eval_dataloader)
@@ -244,6 +247,13 @@ def adapt(
 
     save_on_main(accelerator, save)
     return result
+
+
+def _head_lr(model, fresh_keys: list[str], args: MLMTrainArgs) -> dict[str, float]:
+    """``{name: fresh_head_lr}`` for the fresh head's parameters (empty without one)."""
+    if args.fresh_head_lr is None:
+        return {}
+    return {name: float(args.fresh_head_lr) for name in fresh_parameters(model, fresh_keys)}
 
 
 def _data_section(source) -> DataArgs | None:

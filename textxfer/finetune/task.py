@@ -26,16 +26,25 @@ if TYPE_CHECKING:
 EXTRA_COLUMNS = ("labels", "idx")
 
 
-def build_classifier(model_path: str, label_names: list[str], dropout: float | None = None):
-    """``(model, new_keys)``: a sequence classifier with named labels; ``new_keys`` are the
-    parameters the checkpoint did not provide (newly initialised head, pooler, ...)."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+def model_config(model_path: str, dropout: float | None = None, **kwargs: Any):
+    """``AutoConfig`` of ``model_path`` (with ``kwargs``), every dropout probability set to
+    ``dropout`` unless it is None."""
+    from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(model_path, **label_maps(label_names))
+    config = AutoConfig.from_pretrained(model_path, **kwargs)
     if dropout is not None:
         for key, value in config.to_dict().items():
             if "dropout" in key and isinstance(value, float):
                 setattr(config, key, float(dropout))
+    return config
+
+
+def build_classifier(model_path: str, label_names: list[str], dropout: float | None = None):
+    """``(model, new_keys)``: a sequence classifier with named labels; ``new_keys`` are the
+    parameters the checkpoint did not provide (newly initialised head, pooler, ...)."""
+    from transformers import AutoModelForSequenceClassification
+
+    config = model_config(model_path, dropout, **label_maps(label_names))
     model, info = AutoModelForSequenceClassification.from_pretrained(
         model_path, config=config, ignore_mismatched_sizes=True, output_loading_info=True
     )

@@ -30,7 +30,8 @@ def make_accelerator(args: TrainArgs):
 
     Accelerate keeps one process-wide state; when an earlier run in this process used another
     mixed precision, that state is reset so runs with different settings can follow each other.
-    DDP looks for unused parameters only under gradual unfreezing (frozen groups get no grads).
+    DDP looks for unused parameters only under gradual unfreezing or a head warm-up (frozen
+    groups get no grads).
     """
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
@@ -55,12 +56,18 @@ def make_accelerator(args: TrainArgs):
         log_with=None if args.report_to == "none" else args.report_to,
         project_config=ProjectConfiguration(project_dir=log_dir, logging_dir=log_dir),
         kwargs_handlers=[
-            DistributedDataParallelKwargs(find_unused_parameters=args.gradual_unfreeze)
+            DistributedDataParallelKwargs(find_unused_parameters=_freezes_during_training(args))
         ],
     )
     if args.mixed_precision == "fp16" and accelerator.device.type == "cpu":
         logger.warning("fp16 autocast on CPU runs without loss scaling; bf16 is the CPU choice")
     return accelerator
+
+
+def _freezes_during_training(args: TrainArgs) -> bool:
+    """Whether some parameters get no gradient for a while (gradual unfreezing, a head warm-up),
+    which DDP must then look for."""
+    return bool(args.gradual_unfreeze or getattr(args, "head_warmup", 0))
 
 
 def _distributed_cpu() -> bool:
