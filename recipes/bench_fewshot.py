@@ -39,10 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("datasets", nargs="*", default=["sst2", "amazon_mds/books"])
     parser.add_argument("--k", default="8,16", help="labels per class, comma-separated")
-    parser.add_argument("--seeds", default="0,1,2,3,4", help="seeds of the k-shot samples and methods")
+    parser.add_argument(
+        "--seeds", default="0,1,2,3,4", help="seeds of the k-shot samples and methods"
+    )
     parser.add_argument("--model", default="default", help="the body (default: offline MiniLM)")
     parser.add_argument("--max-length", type=int, default=128, help="tokens per text, all methods")
-    parser.add_argument("--data-seed", type=int, default=42, help="seed of the train/dev/test split")
+    parser.add_argument(
+        "--data-seed", type=int, default=42, help="seed of the train/dev/test split"
+    )
     parser.add_argument("--test-limit", type=int, help="cap the test split (stratified)")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset")
     parser.add_argument("--options", default="{}", help="JSON options of contrastive-lr")
@@ -69,7 +73,10 @@ def setfit_worker(spec_path: str) -> dict:
 
     model = SetFitModel.from_pretrained(spec["model_path"])
     model.model_body.max_seq_length = spec["max_length"]
-    args = TrainingArguments(seed=spec["seed"], show_progress_bar=False, report_to="none")
+    args = TrainingArguments(
+        seed=spec["seed"], show_progress_bar=False, report_to="none", save_strategy="no",
+        output_dir=tempfile.mkdtemp(prefix="bench_fewshot_setfit_"),  # not ./checkpoints
+    )  # fmt: skip
     train = Dataset.from_dict({"text": spec["train_text"], "label": spec["train_label"]})
     trainer = Trainer(model=model, args=args, train_dataset=train)
     fit_start = time.perf_counter()
@@ -99,7 +106,9 @@ def run_setfit(python: str, model_path: str, ds, seed: int, max_length: int) -> 
     finally:
         os.unlink(fh.name)
     if proc.returncode != 0:
-        raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed")
+        raise RuntimeError(
+            proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
+        )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

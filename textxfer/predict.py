@@ -37,7 +37,9 @@ __all__ = ["LOADERS", "PredictArgs", "Predictor", "load_predictor", "model_info"
 class PredictArgs(Args):
     """What ``textxfer predict`` labels and where the predictions go."""
 
-    model_dir: str | None = field(None, help="folder written by `textxfer baseline`, `finetune` or `fewshot`")
+    model_dir: str | None = field(
+        None, help="folder written by `textxfer baseline`, `finetune` or `fewshot`"
+    )
     input: str | None = field(None, help="CSV/TSV/JSON/JSONL/Parquet file with a text column")
     text_column: str = field("text", help="text column of --input")
     out: str | None = field(None, help="write the predictions CSV here (default: print them)")

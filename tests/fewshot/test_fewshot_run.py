@@ -19,7 +19,9 @@ from textxfer.train.args import ModelArgs
 
 pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
-CLUSTER_A = "great moving superb wonderful delightful charming brilliant clever engaging beautiful".split()
+CLUSTER_A = (
+    "great moving superb wonderful delightful charming brilliant clever engaging beautiful".split()
+)
 CLUSTER_B = "dull lifeless boring tedious clumsy stupid awful lazy ugly tiresome".split()
 
 
@@ -58,7 +60,9 @@ def _margin(model_dir, texts, labels) -> float:
     from textxfer.baselines.features import TransformerFeaturizer
     from textxfer.fewshot.head import normalize_rows
 
-    emb = normalize_rows(TransformerFeaturizer(str(model_dir), progress=False).fit(texts).transform(texts))
+    emb = normalize_rows(
+        TransformerFeaturizer(str(model_dir), progress=False).fit(texts).transform(texts)
+    )
     cos, same = emb @ emb.T, np.equal.outer(labels, labels)
     off = ~np.eye(len(labels), dtype=bool)
     return float(cos[same & off].mean() - cos[~same].mean())
@@ -83,7 +87,9 @@ def test_pairs_are_balanced_labelled_seeded_and_capped():
     assert np.array_equal(np.bincount(pairs.left), [6] * 6)  # every example anchors 6 pairs
     positive, lone = pairs.target == 1, labels[pairs.left] == 2
     assert np.all(pairs.left[positive & ~lone] != pairs.right[positive & ~lone])
-    assert np.all(pairs.right[positive & lone] == 5)  # the only example of label 2 pairs with itself
+    assert np.all(
+        pairs.right[positive & lone] == 5
+    )  # the only example of label 2 pairs with itself
     again, other = sample_pairs(labels, 6, seed=3), sample_pairs(labels, 6, seed=4)
     assert np.array_equal(again.right, pairs.right) and not np.array_equal(other.right, pairs.right)
     capped = sample_pairs(labels, 6, seed=3, max_pairs=13)
@@ -192,7 +198,9 @@ def test_cli_fewshot_writes_a_folder_and_prints_the_scores(bert, clusters, tmp_p
 def test_contrastive_lr_is_a_compare_method(bert, clusters):
     from textxfer.compare.registry import get_method, method_names, run_method
 
-    assert get_method("contrastive-lr").kind == "fewshot" and "contrastive-lr" in method_names("fewshot")
+    assert get_method("contrastive-lr").kind == "fewshot" and "contrastive-lr" in method_names(
+        "fewshot"
+    )
     result = run_method("contrastive-lr", load_data(str(clusters)), model=str(bert), smoke=True,
                         options={"max_length": 16, "pairs_per_example": 4})  # fmt: skip
     assert result.metrics["n"] == 20 and 0.0 <= result.metrics["accuracy"] <= 1.0

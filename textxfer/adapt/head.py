@@ -64,4 +64,6 @@ class HeadWarmup:
         for param in self.rest:
             param.requires_grad_(not warming)
         self.warming = warming
-        logger.info("head warm-up: %s", f"head only until step {self.steps}" if warming else "all trainable")
+        logger.info(
+            "head warm-up: %s", f"head only until step {self.steps}" if warming else "all trainable"
+        )

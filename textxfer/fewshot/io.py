@@ -89,7 +89,9 @@ def load_predictor(folder: str | Path) -> ContrastivePredictor:
     info = model_info(folder)
     head_path = folder / info.get("head", HEAD_FILE)
     if not head_path.is_file():
-        raise DataError(f"{folder} has no {head_path.name}; expected a folder of `textxfer fewshot`")
+        raise DataError(
+            f"{folder} has no {head_path.name}; expected a folder of `textxfer fewshot`"
+        )
     head = LinearHead.from_dict(read_json(head_path))
     names = info["label_names"]
     if head.n_labels != len(names):

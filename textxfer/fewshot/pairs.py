@@ -50,9 +50,7 @@ def _draw(rng: np.random.Generator, pool: np.ndarray, size: int) -> np.ndarray:
     return rng.choice(pool, size=size, replace=len(pool) < size)
 
 
-def sample_pairs(
-    labels, pairs_per_example: int, seed: int, max_pairs: int | None = None
-) -> Pairs:
+def sample_pairs(labels, pairs_per_example: int, seed: int, max_pairs: int | None = None) -> Pairs:
     """Balanced positive / negative pairs anchored on every example (see the module docstring).
 
     Args:
@@ -130,7 +128,11 @@ class PairCollator:
         import torch
 
         keys = ("input_ids", "attention_mask", "token_type_ids")
-        rows = [{k: r[k] for k in keys if k in r} for side in ("a", "b") for r in (i[side] for i in items)]
+        rows = [
+            {k: r[k] for k in keys if k in r}
+            for side in ("a", "b")
+            for r in (i[side] for i in items)
+        ]
         batch = dict(self.pad(rows))
         batch["labels"] = torch.tensor([i["target"] for i in items], dtype=torch.float32)
         return batch

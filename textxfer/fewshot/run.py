@@ -69,7 +69,9 @@ def gather_embeddings(accelerator, model, dataloader, pooling: str) -> np.ndarra
     model.eval()
     with torch.no_grad():
         for batch in dataloader:
-            emb, idx = accelerator.gather_for_metrics((embed(model, batch, pooling).float(), batch["idx"]))
+            emb, idx = accelerator.gather_for_metrics(
+                (embed(model, batch, pooling).float(), batch["idx"])
+            )
             chunks.append(emb.cpu())
             ids.append(idx.cpu())
     model.train(was_training)
