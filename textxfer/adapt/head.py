@@ -18,6 +18,8 @@ import logging
 import math
 from collections.abc import Sequence
 
+from ..train.optim import TrainableSchedule
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["HeadWarmup", "fresh_parameters"]
@@ -33,7 +35,7 @@ def fresh_parameters(model, fresh_keys: Sequence[str]) -> list[str]:
     return [n for n, _ in model.named_parameters() if _matches(n, fresh_keys)]
 
 
-class HeadWarmup:
+class HeadWarmup(TrainableSchedule):
     """Loop callback: only the fresh head trains for the first ``share`` of the optimizer steps,
     then every parameter that was trainable at train begin."""
 
@@ -48,13 +50,7 @@ class HeadWarmup:
         model = loop.accelerator.unwrap_model(loop.model)
         self.rest = [p for n, p in model.named_parameters()
                      if p.requires_grad and not _matches(n, self.fresh_keys)]  # fmt: skip
-        self.apply(loop.state.global_step)
-
-    def on_step_begin(self, loop) -> None:
-        self.apply(loop.state.global_step)
-
-    def on_train_end(self, loop) -> None:
-        self.apply(None)
+        super().on_train_begin(loop)
 
     def apply(self, step: int | None) -> None:
         """Freeze the non-head parameters while ``step < steps`` (never when ``step`` is None)."""

@@ -8,8 +8,10 @@ plain checkpoint that ``AutoModelForMaskedLM``, ``finetune`` (``--model DIR``) a
 baselines (``model=DIR``) load.
 
 Checkpoints without a masked-LM head (e.g. the offline default all-MiniLM-L6-v2) get a freshly
-initialised head, which is logged and recorded (``fresh_mlm_head`` in ``metrics.json``). The
-output folder is described in ``textxfer.adapt.io``.
+initialised head, which is logged and recorded (``fresh_mlm_head`` in ``metrics.json``); it trains
+alone for the first ``head_warmup`` share of the steps, at its own rate ``fresh_head_lr``, before
+the encoder joins (``textxfer.adapt.head``), and the tied word embeddings stay fixed
+(``freeze_embeddings``). The output folder is described in ``textxfer.adapt.io``.
 
 >>> from textxfer.adapt import AdaptArgs, MLMTrainArgs, adapt
 >>> from textxfer.data import DataArgs
@@ -140,7 +142,8 @@ def load_mlm_model(model_path: str):
     if fresh:
         logger.warning(
             "%s has no masked-LM head: a fresh head was initialised (%d tensors, e.g. %s); the "
-            "perplexity before adaptation is that of the untrained head, which trains with the encoder",
+            "perplexity before adaptation is that of the untrained head, which trains alone first "
+            "(head_warmup)",
             model_path,
             len(fresh),
             fresh[0],

@@ -175,7 +175,25 @@ def build_scheduler(optimizer: torch.optim.Optimizer, args: TrainArgs, total_ste
     )
 
 
-class GradualUnfreezing:
+class TrainableSchedule:
+    """Loop callback base: which parameters train is a function of the optimizer step
+    (``apply(step)``), so a resumed run trains exactly as an uninterrupted one; ``apply(None)``
+    at train end leaves every scheduled parameter trainable again."""
+
+    def on_train_begin(self, loop) -> None:
+        self.apply(loop.state.global_step)
+
+    def on_step_begin(self, loop) -> None:
+        self.apply(loop.state.global_step)
+
+    def on_train_end(self, loop) -> None:
+        self.apply(None)
+
+    def apply(self, step: int | None) -> None:
+        raise NotImplementedError
+
+
+class GradualUnfreezing(TrainableSchedule):
     """Loop callback: start with the top layer group trainable, unfreeze one more every N steps.
 
     Only parameters that were trainable when the callback was built take part (groups frozen by
@@ -201,13 +219,7 @@ class GradualUnfreezing:
     def on_train_begin(self, loop) -> None:
         if self.every is None:
             self.every = max(1, loop.steps_per_epoch // len(self.groups))
-        self.apply(loop.state.global_step)
-
-    def on_step_begin(self, loop) -> None:
-        self.apply(loop.state.global_step)
-
-    def on_train_end(self, loop) -> None:
-        self.apply(None)
+        super().on_train_begin(loop)
 
     def apply(self, step: int | None) -> None:
         """Make the top ``1 + step // every`` groups trainable (all when ``step`` is None)."""
