@@ -19,7 +19,7 @@ from .errors import TextxferError
 
 # Order here is the order in --help.
 COMMAND_MODULES = (
-    "data", "augment", "baseline", "finetune", "adapt", "predict", "compare", "crossdomain", "wordnet",
+    "data", "augment", "baseline", "finetune", "fewshot", "adapt", "predict", "compare", "crossdomain", "wordnet",
 )  # fmt: skip
 
 

@@ -249,7 +249,13 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         return out
 
     def _pool(self, hidden, mask):
-        if self.pooling == "cls":
-            return hidden[:, 0]
-        mask = mask.unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
-        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return pool_hidden(hidden, mask, self.pooling)
+
+
+def pool_hidden(hidden, mask, pooling: str = "mean"):
+    """``(batch, hidden)`` sentence embeddings from ``(batch, seq, hidden)`` states: the mean over
+    real tokens (``mask`` 1), or the first token's state (``cls``)."""
+    if pooling == "cls":
+        return hidden[:, 0]
+    mask = mask.unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)

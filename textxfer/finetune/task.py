@@ -34,6 +34,19 @@ if TYPE_CHECKING:
 EXTRA_COLUMNS = ("labels", "idx")
 
 
+def model_config(model_path: str, dropout: float | None = None, **kwargs: Any):
+    """``AutoConfig`` of ``model_path`` (with ``kwargs``), every dropout probability set to
+    ``dropout`` unless it is None."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model_path, **kwargs)
+    if dropout is not None:
+        for key, value in config.to_dict().items():
+            if "dropout" in key and isinstance(value, float):
+                setattr(config, key, float(dropout))
+    return config
+
+
 def build_classifier(
     model_path: str,
     label_names: list[str],
@@ -48,15 +61,11 @@ def build_classifier(
     With ``from_scratch`` only the architecture (the config) is read and every weight is drawn at
     random (seeded by the caller): the same model trained without pretraining.
     """
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoModelForSequenceClassification
 
     from ..models import load_pretrained
 
-    config = AutoConfig.from_pretrained(model_path, **label_maps(label_names, multi_label))
-    if dropout is not None:
-        for key, value in config.to_dict().items():
-            if "dropout" in key and isinstance(value, float):
-                setattr(config, key, float(dropout))
+    config = model_config(model_path, dropout, **label_maps(label_names, multi_label))
     if from_scratch:
         model = AutoModelForSequenceClassification.from_config(config)
         return model, sorted(name for name, _ in model.named_parameters())

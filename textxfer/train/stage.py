@@ -135,6 +135,7 @@ def build_stage(
     callbacks: Sequence[Any] = (),
     run_name: str = "textxfer",
     config: dict[str, Any] | None = None,
+    own_lr: Callable[[Any], dict[str, float]] | None = None,
 ) -> Stage:
     """Seeded model (+ LoRA), freezing, optimiser, dataloaders and the ``TrainLoop``.
 
@@ -153,6 +154,8 @@ def build_stage(
         eval_dataset, eval_fn: the evaluation set and ``eval_fn(model, dataloader) -> metrics``.
         callbacks: extra ``textxfer.train.loop.Callback`` objects.
         run_name, config: tracker run name and the config logged with it.
+        own_lr: ``own_lr(model) -> {parameter name: lr}`` for parameters that train at a rate of
+            their own (``optim.param_groups``), called on the built model.
     """
     from accelerate.utils import set_seed
 
@@ -173,7 +176,7 @@ def build_stage(
     trainable, total = count_parameters(model)
     # built before the optimizer: it records which parameters may ever train
     unfreezer = [GradualUnfreezing(model, args.unfreeze_every)] if args.gradual_unfreeze else []
-    optimizer = build_optimizer(param_groups(model, args), args)
+    optimizer = build_optimizer(param_groups(model, args, own_lr(model) if own_lr else None), args)
     lengths = [len(x) for x in train_dataset["input_ids"]] if args.group_by_length else None
     train_dl = train_dataloader(
         train_dataset, args.batch_size, collate, args.seed, lengths=lengths,
