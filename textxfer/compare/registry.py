@@ -39,6 +39,7 @@ BUILTIN_MODULES = (
     "textxfer.baselines.methods",
     "textxfer.finetune.methods",
     "textxfer.adapt.methods",
+    "textxfer.fewshot.methods",
 )
 PLUGIN_ENV = "TEXTXFER_PLUGINS"
 ENTRY_POINT_GROUP = "textxfer.plugins"
