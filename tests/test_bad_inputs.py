@@ -278,6 +278,9 @@ def test_resume_refuses_other_settings_and_force_continues(fx, tmp_path):
         with pytest.raises(ConfigError, match=r"differs in: .*train.lr"):
             finetune(ModelArgs(fx["bert"]), DataArgs(fx["data"]),
                      ftutil.train_args(**common, resume=True, lr=1e-4))  # fmt: skip
+        with pytest.raises(ConfigError, match=r"differs in: .*train.seed"):
+            finetune(ModelArgs(fx["bert"]), DataArgs(fx["data"]),
+                     ftutil.train_args(**common, resume=True, seed=7))  # fmt: skip
         with pytest.raises(ConfigError, match=r"differs in: data.train"):
             finetune(ModelArgs(fx["bert"]), DataArgs(fx["data"], k=5),
                      ftutil.train_args(**common, resume=True))  # fmt: skip
