@@ -56,6 +56,7 @@ def test_bad_input(case_id, fx, tmp_path, monkeypatch, request, quiet_transforme
     assert outcome.rc == 2, f"{case_id}: exit {outcome.rc}; {outcome.err[-500:]}"
     line = outcome.error_line
     assert re.search(case.error, line), f"{case_id}: {line!r}"
+    assert outcome.err.strip().splitlines()[-1] == line, "the error is not the last line"
     assert outcome.checked is not False, f"{case_id}: data lost or code ran"
     assert bad_inputs.classify(case, outcome) == "clear"
 

@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = args.func(args)
     except TextxferError as err:
+        console.finish()  # its summary first: the error is the last line a user reads
         print(f"textxfer {args.command}: error: {err}", file=sys.stderr)
         return 2
     finally:

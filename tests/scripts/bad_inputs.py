@@ -54,7 +54,7 @@ class Outcome:
     @property
     def error_line(self) -> str:
         lines = [ln for ln in self.err.splitlines() if ln.strip()]
-        errors = [ln for ln in lines if re.match(r"^(textxfer|usage:|\S+: error:)", ln)]
+        errors = [ln for ln in lines if re.match(r"^\S+( \S+)?: error: ", ln)]
         return (errors or lines or [""])[-1]
 
 
@@ -267,7 +267,7 @@ CASES: list[Case] = [
          setup=folder_with({"c.yaml": "- a\n- b\n"})),
     Case("data-config-typo", ["data", "show", D, "--config", "{tmp}/c.yaml"],
          r"unknown option 'lable_column'.*did you mean", setup=folder_with({"c.yaml": "lable_column: y\n"})),
-    Case("data-config-bad-yaml", ["data", "show", D, "--config", "{tmp}/c.yaml"], r"not valid YAML",
+    Case("data-config-bad-yaml", ["data", "show", D, "--config", "{tmp}/c.yaml"], r"not valid YAML \(.* at line 2",
          setup=folder_with({"c.yaml": "a: [1, 2\n"})),
     Case("data-target-other-labels", ["data", "show", D, "--target", "{tmp}/t.csv"],
          r"labels .* never uses|same label set",
@@ -316,6 +316,8 @@ CASES: list[Case] = [
     # --- augment ----------------------------------------------------------------------------
     Case("augment-unknown-recipe", ["augment", D, "--recipe", "nope", "--out", "{tmp}/a"],
          r"unknown recipe|not found"),
+    Case("augment-recipe-bad-yaml", ["augment", D, "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/a"],
+         r"not valid YAML: .* at line", setup=folder_with({"r.yaml": "ops: [{op: swap}\n"})),
     Case("augment-n-aug-negative", ["augment", D, "--n-aug", "-1", "--out", "{tmp}/a"], r"n_aug"),
     Case("augment-alpha", ["augment", D, "--alpha", "2", "--out", "{tmp}/a"], r"alpha must be"),
     Case("augment-num-proc", ["augment", D, "--num-proc", "0", "--out", "{tmp}/a"], r"num_proc"),
