@@ -420,13 +420,16 @@ def test_training_logs_the_world_size(fx, tmp_path, caplog):
     from textxfer.finetune import finetune
     from textxfer.train.args import ModelArgs
 
+    from textxfer.commands.finetune import format_result
+
     with ftutil.quiet(), caplog.at_level(logging.INFO, logger="textxfer"):
-        finetune(
+        result = finetune(
             ModelArgs(fx["bert"]),
             DataArgs(fx["data"]),
             ftutil.train_args(max_steps=1, eval_strategy="no"),
         )
-    assert "finetune: 1 process(es) (NO)" in caplog.text
+    assert "finetune: 1 process(es) (NO)" in caplog.text  # run.log; the console shows the count:
+    assert result.processes == 1 and "processes: 1" in format_result(result)
 
 
 def test_a_real_bug_keeps_its_traceback(fx, monkeypatch):

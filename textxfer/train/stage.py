@@ -55,6 +55,7 @@ class Result:
     history: list[dict]
     # settings the defaults rule filled in ({field: {value, rule}}) and the lr probe, if any
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    processes: int = 1  # the world size it trained with (shown, so a lone process is seen)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the history, JSON-ready."""
@@ -84,6 +85,7 @@ class Stage:
             train_seconds=round(fitted.train_seconds, 3), trainable_params=self.trainable_params,
             total_params=self.total_params, global_step=fitted.global_step, epochs=fitted.epochs,
             best_step=fitted.best_step, stopped_early=fitted.stopped_early, history=fitted.history,
+            processes=self.accelerator.num_processes,
         )  # fmt: skip
 
 
