@@ -416,11 +416,10 @@ def test_accelerate_launch_num_processes_2_on_cpu_says_what_to_run(fx, tmp_path)
 def test_training_logs_the_world_size(fx, tmp_path, caplog):
     import logging
 
+    from textxfer.commands.finetune import format_result
     from textxfer.data import DataArgs
     from textxfer.finetune import finetune
     from textxfer.train.args import ModelArgs
-
-    from textxfer.commands.finetune import format_result
 
     with ftutil.quiet(), caplog.at_level(logging.INFO, logger="textxfer"):
         result = finetune(
