@@ -413,6 +413,25 @@ def test_accelerate_launch_num_processes_2_on_cpu_says_what_to_run(fx, tmp_path)
     assert "--multi_gpu" in result.stderr and "torchrun" in result.stderr
 
 
+@pytest.mark.slow  # ~40 s: two fresh interpreters on gloo
+@pytest.mark.skipif(not (Path(sys.executable).parent / "accelerate").exists(),
+                    reason="accelerate CLI not installed")  # fmt: skip
+def test_accelerate_launch_multi_gpu_on_cpu_trains_on_two_processes(fx, tmp_path):
+    launcher = Path(sys.executable).parent / "accelerate"
+    recipe = Path(__file__).resolve().parents[1] / "recipes" / "finetune.py"
+    env = {**os.environ, "PYTHONPATH": str(recipe.parents[1]), "CUDA_VISIBLE_DEVICES": "",
+           "OMP_NUM_THREADS": "1"}  # fmt: skip
+    result = subprocess.run(
+        [str(launcher), "launch", "--multi_gpu", "--num_processes", "2", str(recipe), fx["data"],
+         "--model", fx["bert"], "--max-steps", "2", "--batch-size", "2", "--progress-bar", "false",
+         "--out", str(tmp_path / "f")],  # fmt: skip
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "processes: 2" in result.stdout
+    assert "finetune: 2 process(es) (MULTI_CPU)" in (tmp_path / "f" / "run.log").read_text()
+
+
 def test_training_logs_the_world_size(fx, tmp_path, caplog):
     import logging
 
