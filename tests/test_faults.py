@@ -88,16 +88,16 @@ def test_killed_compare_grid_resumes_with_every_cell_once(data_dir, tmp_path):
     first = tmp_path / "calls1"
     _run(argv, tmp_path, pause="cell:4", calls=first)
     done = first.read_text().split()[:3]  # the 4th was in flight when killed
-    from textxfer.compare import executors  # runs each cell through its own run_one
+    from textxfer.compare import cells
 
-    rerun, run_one = [], executors.run_one
+    rerun, run_one = [], cells.run_one
 
     def counted(cell, run, fail_fast=False):
         rerun.append(cell.id)
         return run_one(cell, run, fail_fast)
 
     with ftutil.quiet(), _cwd(tmp_path), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(executors, "run_one", counted)
+        patch.setattr(cells, "run_one", counted)
         assert main(argv) == 0
     assert not set(done) & set(rerun), "finished cells ran again"
     assert len(set(done) | set(rerun)) == 8 == len(done) + len(rerun)

@@ -35,9 +35,9 @@ def _patch_steps(step: int, ready: Path) -> None:
 
 
 def _patch_cells(n: int | None, ready: Path, calls: Path | None) -> None:
-    from textxfer.compare import executors  # runs each cell through its own run_one
+    from textxfer.compare import cells
 
-    original, seen = executors.run_one, [0]
+    original, seen = cells.run_one, [0]
 
     def run_one(cell, run, fail_fast=False):
         seen[0] += 1
@@ -48,7 +48,7 @@ def _patch_cells(n: int | None, ready: Path, calls: Path | None) -> None:
             _pause(ready)
         return original(cell, run, fail_fast)
 
-    executors.run_one = run_one
+    cells.run_one = run_one
 
 
 def _patch_save(name: str, ready: Path) -> None:
