@@ -253,8 +253,12 @@ def check_sizes(train, sizes: list[Any], fit: bool = False) -> list[Any]:
     """
     from collections import Counter
 
-    counts = Counter(train["label"])
-    names, smallest = train.features["label"].names, min(counts.values())
+    from ..data.multilabel import is_multilabel, label_names_of
+
+    labels = train["label"][:]
+    # multi-label: K/class keeps K texts of every label (few_shot_sets), so count texts per label
+    counts = Counter(i for ids in labels for i in ids) if is_multilabel(train) else Counter(labels)
+    names, smallest = label_names_of(train), min(counts.values())
     fitted = []
     for size in sizes:
         kind, n = parse_size(size)
