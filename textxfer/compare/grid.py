@@ -255,9 +255,8 @@ def check_sizes(train, sizes: list[Any], fit: bool = False) -> list[Any]:
 
     from ..data.multilabel import is_multilabel, label_names_of
 
-    labels = train["label"][:]
-    # multi-label: K/class keeps K texts of every label (few_shot_sets), so count texts per label
-    counts = Counter(i for ids in labels for i in ids) if is_multilabel(train) else Counter(labels)
+    multi = is_multilabel(train)  # label sets: rows per label (a row counts for each of its labels)
+    counts = Counter(i for s in train["label"] for i in s) if multi else Counter(train["label"])
     names, smallest = label_names_of(train), min(counts.values())
     fitted = []
     for size in sizes:
