@@ -78,3 +78,26 @@ def test_features_lr_fits_on_chunked_features(bert):
     pipe = make_baseline("features-lr", model=bert, chunk_window=8, chunk_stride=4).fit(TEXTS, y)
     assert pipe.named_steps["features"].chunk_window == 8
     assert (pipe.predict(TEXTS) == y).mean() >= 0.9
+
+
+def test_train_baseline_encodes_every_text_once(bert, tiny_dataset_dir, monkeypatch):
+    """Evaluation featurizes the test texts once for both the labels and the probabilities
+    (chunked features cost a forward pass per window)."""
+    from textxfer.baselines import BaselineArgs, train_baseline
+    from textxfer.data import load_data
+
+    encoded: list[int] = []
+    original = TransformerFeaturizer._encode
+
+    def counting(self, texts):
+        encoded.append(len(texts))
+        return original(self, texts)
+
+    monkeypatch.setattr(TransformerFeaturizer, "_encode", counting)
+    ds = load_data(str(tiny_dataset_dir))
+    args = BaselineArgs("features-lr", model=bert, chunk_window=8, feature_device="cpu")
+    result = train_baseline(args, ds)
+    assert encoded == [len(ds["train"]), len(ds["test"])]
+    assert result.predictions.tolist() == result.probabilities.argmax(axis=1).tolist()
+    texts = list(ds["test"]["text"])
+    assert result.predictions.tolist() == result.pipeline.predict(texts).tolist()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ftutil
 import pandas as pd
+import pytest
 
 from textxfer.cli import main as cli_main
 
@@ -36,6 +37,26 @@ def test_k_per_class_sizes_keep_k_rows_of_every_label(tmp_path):
         progress=False,
     )  # fmt: skip
     assert table["status"].tolist() == ["ok"] and 2 <= table["n_train"].iloc[0] <= 6
+
+
+def test_a_k_per_class_size_beyond_a_label_is_refused_before_any_cell(tmp_path):
+    from textxfer.compare import CompareArgs, compare
+    from textxfer.compare.grid import check_sizes
+    from textxfer.data import load_data
+    from textxfer.errors import ConfigError
+
+    data = ftutil.write_multilabel(tmp_path / "ml")
+    train = load_data(str(data), label_sep=",")["train"]
+    per_label = [sum(i in ids for ids in train["label"]) for i in range(3)]
+    k = min(per_label)
+    assert check_sizes(train, [f"{k}/class", f"{k + 1}/class"], fit=True) == [f"{k}/class"]
+    with pytest.raises(ConfigError, match=rf"needs {k + 1} rows per class.*at most {k}/class"):
+        compare(
+            CompareArgs(dataset=str(data), data={"label_sep": ","}, methods=["tfidf-lr"],
+                        sizes=[f"{k + 1}/class"], out=str(tmp_path / "grid")),
+            progress=False,
+        )  # fmt: skip
+    assert not (tmp_path / "grid" / "results.csv").exists()
 
 
 def test_one_vs_rest_baselines_report_their_parameters(tmp_path):

@@ -82,6 +82,16 @@ def predict_scores(pipeline, texts: list[str]) -> np.ndarray | None:
     return np.asarray(pipeline.predict_proba(texts))
 
 
+def _predict(pipeline, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(class ids, predict_proba or None)`` of a fitted pipeline, featurizing ``texts`` once:
+    the transform steps run once and the classifier predicts both from the same features
+    (a frozen encoder's features, chunked or not, are the expensive part)."""
+    features, classifier = pipeline[:-1].transform(texts), pipeline[-1]
+    scores = classifier.predict_proba(features) if hasattr(classifier, "predict_proba") else None
+    ids = np.asarray(classifier.predict(features), dtype=int)
+    return ids, None if scores is None else np.asarray(scores)
+
+
 def multilabel_scores(pipeline, texts: list[str]) -> np.ndarray:
     """One probability per label of a fitted one-vs-rest pipeline (a sigmoid of the decision
     scores when the classifier has no ``predict_proba``)."""
@@ -165,8 +175,7 @@ def train_baseline(
         start = time.perf_counter()
         _fit(pipeline, list(train["text"]), np.asarray(train["label"], dtype=int), args, unlabeled)
         fit_seconds = time.perf_counter() - start
-        gold, predictions = test["label"], np.asarray(pipeline.predict(texts), dtype=int)
-        scores = predict_scores(pipeline, texts)
+        gold, (predictions, scores) = test["label"], _predict(pipeline, texts)
     metrics = evaluate(gold, predictions, label_names)
     result = BaselineResult(
         metrics=metrics if threshold is None else {**metrics, "threshold": threshold},

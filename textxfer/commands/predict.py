@@ -58,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
     proba = predictor.predict_proba(texts)
     names = list(predictor.label_names)
     if getattr(predictor, "multi_label", False):  # label sets: a JSON list of names per text
-        labels = [json.dumps(s) for s in predictor.predict(texts)]
+        # from the same probabilities (predict() would run the model a second time)
+        sets = [[n for n, p in zip(names, row) if p >= predictor.threshold] for row in proba]
+        labels = [json.dumps(s) for s in sets]
     else:
         labels = [names[i] for i in proba.argmax(axis=1)]
     frame = pd.DataFrame({"text": texts, "label": labels})
