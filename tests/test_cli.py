@@ -33,7 +33,7 @@ def test_console_script_help_runs():
 def test_data_show_prints_sizes_and_labels(tiny_dataset_dir, capsys):
     assert main(["data", "show", str(tiny_dataset_dir)]) == 0
     out = capsys.readouterr().out
-    assert "train       20" in out and "positive: 10, negative: 10" in out
+    assert "train       20" in out and "negative: 10, positive: 10" in out
 
 
 def test_data_show_json_for_sst2(shared_datasets, capsys):
@@ -74,7 +74,7 @@ def test_every_command_takes_config_and_the_seed_flag_says_what_it_sets():
         if name == "data":
             command = command._subparsers._group_actions[0].choices["show"]
         flags = {opt for action in command._actions for opt in action.option_strings}
-        assert "--config" in flags, name
+        assert {"--config", "-q", "--quiet", "-v", "--verbose"} <= flags, name
     finetune = " ".join(sub.choices["finetune"].format_help().split())
     assert "[sets data.seed, train.seed]" in finetune and "--train.seed" in finetune
 

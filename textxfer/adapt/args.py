@@ -71,6 +71,7 @@ class MLMTrainArgs(TrainArgs):
     """How to train the MLM stage: ``TrainArgs`` with masked-LM defaults."""
 
     epochs: int = field(1, help="passes over the adaptation texts")
+    lr: float = field(5e-5, help="peak learning rate of the masked-LM stage")
     warmup_ratio: float = field(0.06, help="fraction of the steps spent warming up")
     eval_strategy: str = field(
         "no", help="evaluate held-out perplexity each epoch, every eval_steps, or no"

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -35,10 +34,9 @@ from .recipes import Recipe, eda_defaults
 
 logger = logging.getLogger(__name__)
 
-AUTO_PARALLEL_ROWS = 20_000  # below this many new rows, starting processes costs more than it saves
-
 __all__ = [
     "augment",
+    "check_not_augmented",
     "augment_to_folder",
     "augment_with_info",
     "format_examples",
@@ -62,12 +60,6 @@ def _check_input(dataset) -> None:
         )
 
 
-def _resolve_num_proc(num_proc: int | None, new_rows: int) -> int:
-    if num_proc is not None:
-        return num_proc
-    return 1 if new_rows < AUTO_PARALLEL_ROWS else max(1, min(os.cpu_count() or 1, 8))
-
-
 def _copies_and_alpha(args: AugmentArgs, n_rows: int) -> tuple[int, float]:
     """``n_aug`` and ``alpha`` as given, else from EDA's table for ``n_rows``."""
     default_alpha, default_n = eda_defaults(n_rows)
@@ -77,13 +69,14 @@ def _copies_and_alpha(args: AugmentArgs, n_rows: int) -> tuple[int, float]:
     return n_aug, default_alpha if args.alpha is None else float(args.alpha)
 
 
-def _compute(dataset, args: AugmentArgs, recipe: Recipe, n_aug: int, alpha: float, num_proc: int):
+def _compute(dataset, args: AugmentArgs, recipe: Recipe, n_aug: int, alpha: float):
+    """``(augmented dataset, processes used)``."""
     from .runner import Runner, run
     from .sources import build_ops
 
     texts = [t if isinstance(t, str) else "" for t in dataset["text"][:]]
     ops = build_ops(recipe, alpha, texts, args)
-    return run(dataset, Runner(recipe, ops, args.seed, n_aug, args.keep_original), num_proc)
+    return run(dataset, Runner(recipe, ops, args.seed, n_aug, args.keep_original), args.num_proc)
 
 
 def augment_with_info(dataset, args: AugmentArgs):
@@ -98,9 +91,8 @@ def augment_with_info(dataset, args: AugmentArgs):
     n_aug, alpha = _copies_and_alpha(args, len(dataset))
     key = augment_cache.cache_key(args, recipe, augment_cache.fingerprint(dataset), n_aug, alpha)
     folder = augment_cache.entry(args.cache_path, recipe, key)
-    num_proc = _resolve_num_proc(args.num_proc, len(dataset) * n_aug)
 
-    def info(out, hit: bool) -> AugmentInfo:
+    def info(out, hit: bool, num_proc: int = 0) -> AugmentInfo:
         seconds, where = time.perf_counter() - start, str(folder) if args.use_cache else None
         return AugmentInfo(
             recipe.name, len(dataset), n_aug, alpha, len(out), num_proc, seconds, hit, where, key
@@ -109,11 +101,11 @@ def augment_with_info(dataset, args: AugmentArgs):
     cached = augment_cache.load(folder) if args.use_cache else None
     if cached is not None:
         return cached, info(cached, True)
-    out = _compute(dataset, args, recipe, n_aug, alpha, num_proc)
+    out, num_proc = _compute(dataset, args, recipe, n_aug, alpha)
     if args.use_cache:
         meta = {"recipe": recipe.to_dict(), "n_aug": n_aug, "alpha": alpha, "key": key}
         out = augment_cache.save(out, folder, meta | {"args": dataclasses.asdict(args)})
-    result = info(out, False)
+    result = info(out, False, num_proc)
     logger.info(
         "augment: %s, %d rows -> %d (n_aug %d, alpha %g, num_proc %d) in %.1fs",
         recipe.name, len(dataset), len(out), n_aug, alpha, num_proc, result.seconds,
@@ -140,7 +132,8 @@ def augment(
             ``AugmentArgs`` (then the other arguments, when given, override its fields).
         n_aug: augmented copies per row (default: EDA's table by size: 16 / 8 / 4).
         seed: seed (default 42); output is identical for any ``num_proc``.
-        num_proc: worker processes (default: all cores on large data, else 1).
+        num_proc: worker processes (default: chosen from the measured cost: 1 on small data,
+            up to the idle cores on large data).
         keep_original: keep the original rows (default True).
         **options: other ``AugmentArgs`` fields: ``alpha``, ``cache_dir``, ``use_cache``,
             ``w2v_model``, ``mlm_model``, ``wordnet_dir``, ``batch_size``, ``device``.
@@ -172,39 +165,73 @@ def augment(
 
 
 def save_augmented(
-    dataset, folder: str | Path, info: AugmentInfo | None = None, config: dict | None = None
+    dataset,
+    folder: str | Path,
+    info: AugmentInfo | None = None,
+    config: dict | None = None,
+    **output: Any,
 ) -> Path:
     """Write a ``DatasetDict`` whose train split is augmented as CSV files (``save_data``).
 
     ``train.csv`` holds ``text,label`` (label names) plus the marker columns; the other splits
     are written as ``text,label``; the run marker records ``info`` under ``augment``.
-    ``load_data(folder)`` reads it back (it keeps ``text`` and ``label``).
+    ``load_data(folder)`` reads it back (it keeps ``text`` and ``label``). ``output`` takes
+    ``overwrite`` and ``inputs`` (``textxfer.io.prepare_output``).
     """
     from ..data.load import save_data
 
     extra = {"augment": dataclasses.asdict(info)} if info is not None else None
-    return save_data(dataset, folder, config=config, info=extra)
+    return save_data(dataset, folder, config=config, info=extra, **output)
 
 
-def augment_to_folder(data_args, args: AugmentArgs, out: str | Path):
+def check_not_augmented(dataset: str | None) -> None:
+    """Refuse to augment a folder ``textxfer augment`` wrote (its copies would be augmented again).
+
+    Raises:
+        DataError: naming the recipe that made it and the fix.
+    """
+    from ..data.load import dataset_path
+    from ..io import read_run_info
+
+    path = dataset_path(dataset) if dataset else None
+    info = read_run_info(path) if path is not None and path.is_dir() else None
+    made = (info or {}).get("augment")
+    if made:
+        raise DataError(
+            f"dataset {dataset!r} is already augmented (recipe {made.get('recipe')!r}, n_aug "
+            f"{made.get('n_aug')}); augmenting it again would copy its copies. Augment the original "
+            "dataset instead, or use this folder without --augment / a recipe"
+        )
+
+
+def augment_to_folder(data_args, args: AugmentArgs, out: str | Path, overwrite: bool = False):
     """Load a dataset, augment its train split, write the folder (``save_augmented``).
 
     Args:
         data_args: a ``DataArgs`` or dataset name for ``textxfer.data.load_data``.
         args: how to augment.
-        out: output folder.
+        out: output folder (checked first: ``textxfer.io.prepare_output``).
+        overwrite: replace ``out`` when it holds a textxfer run.
 
     Returns:
         ``(DatasetDict with the augmented train split, AugmentInfo)``.
     """
     import datasets
 
-    from ..data.load import load_data
+    from ..data.load import DataArgs, input_paths, load_data
+    from ..io import prepare_output
 
+    data_args = DataArgs(dataset=data_args) if isinstance(data_args, str) else data_args
+    inputs = input_paths(data_args)
+    prepare_output(out, overwrite=overwrite, inputs=inputs)
+    check_not_augmented(data_args.dataset)
     ds = load_data(data_args)
     train, info = augment_with_info(ds["train"], args)
     result = datasets.DatasetDict({**ds, "train": train})
-    save_augmented(result, out, info, config={"data": data_args, "augment": args})
+    save_augmented(
+        result, out, info, config={"data": data_args, "augment": args}, overwrite=overwrite,
+        inputs=inputs,
+    )  # fmt: skip
     return result, info
 
 

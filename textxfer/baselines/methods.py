@@ -49,6 +49,7 @@ def register_baseline(
     adaptation: str | None = None,
     help: str = "",
     replace: bool = False,
+    trusted_types: tuple[str, ...] = (),
 ) -> None:
     """Register a scikit-learn baseline (see the module docstring).
 
@@ -59,7 +60,12 @@ def register_baseline(
         adaptation: ``vectorizer``, ``encoder`` (``BaselineArgs.model`` is the encoder) or None.
         help: one line for ``--help`` and the README.
         replace: replace a method of that name.
+        trusted_types: ``module.Class`` names of the baseline's own estimators, which saved
+            folders may then hold (``textxfer.baselines.persist``: skops builds only trusted types).
     """
+    from .persist import trust_types
+
+    trust_types(*trusted_types)
     register_method(
         name, kind="baseline", sections={"baseline": BaselineArgs}, run=run_baseline,
         fixed={"method": name}, adaptation=adaptation, build=build, help=help, replace=replace,
@@ -68,6 +74,9 @@ def register_baseline(
 
 def _linear_params(pipeline) -> int | None:
     est = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+    if hasattr(est, "estimators_"):  # one-vs-rest (multi-label): one classifier per label
+        counts = [_linear_params(e) for e in est.estimators_]
+        return sum(c for c in counts if c) or None
     total = 0
     for attr in ("coef_", "intercept_", "feature_log_prob_", "class_log_prior_"):
         value = getattr(est, attr, None)

@@ -15,23 +15,33 @@ import dataclasses
 import json
 import logging
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..config import Args, dump_yaml, field
+from ..config import Args, dump_yaml, field, to_sections
 from ..errors import ConfigError
-from ..io import atomic_write_text, write_tables
+from ..io import (
+    MARKER,
+    atomic_write_json,
+    atomic_write_text,
+    prepare_output,
+    release_output,
+    write_tables,
+)
 from .cells import Cell, CellStore, cell_id, run_cells
+from .executors import CellTask, ExecutorArgs, new_run, register_cache
 from .registry import get_method, run_method
+from .report import report_metric
 
 logger = logging.getLogger(__name__)
 
 TABLE_COLUMNS = [
     "cell_id", "method", "aug", "size", "n_train", "n_train_aug", "seed", "status",
-    "accuracy", "macro_f1", "n_eval", "fit_seconds", "trainable_params", "total_params", "error",
+    "accuracy", "macro_f1", "micro_f1", "n_eval", "fit_seconds", "trainable_params", "total_params", "error",
 ]  # fmt: skip
 KEY = ("method", "aug", "size", "seed")
 SMOKE_EVAL_LIMIT = 40
@@ -80,7 +90,14 @@ class CompareArgs(Args):
     )
     num_proc: int = field(1, help="processes for augmentation")
     out: str = field(
-        "runs/compare", help="output folder (cells/, results.csv/.parquet/.json, report)"
+        "runs/compare",
+        help="output folder (cells/, results.csv/.parquet/.json, report); a rerun "
+        "continues the grid there",
+    )
+    overwrite: bool = field(
+        False,
+        help="start afresh: replace --out when it holds a textxfer run (never other files)",
+        metadata={"per_run": True},
     )
     smoke: bool = field(
         False, help="tiny settings for CI: small sizes and eval set, 2 optimisation steps"
@@ -112,6 +129,11 @@ class CompareArgs(Args):
             get_method(method).configs(options)  # every option must belong to the method
         for size in self.sizes:
             parse_size(size)
+        for recipe in self.augment:
+            if recipe != "none":
+                from ..augment.recipes import load_recipe
+
+                load_recipe(recipe)  # an unknown recipe fails here, not in every cell
         if self.eval_split not in ("dev", "test"):
             raise ConfigError(
                 f"eval_split must be dev or test, found {self.eval_split!r}; training cells on "
@@ -180,13 +202,23 @@ def _smoke(args: CompareArgs) -> CompareArgs:
 
 
 def _capped(ds, split: str, limit: int, seed: int):
+    from ..data.multilabel import label_keys
     from ..data.sampling import stratified_subsample
 
-    frame = pd.DataFrame({"label": ds[split]["label"], "_row": range(len(ds[split]))})
+    frame = pd.DataFrame({"label": label_keys(ds[split]), "_row": range(len(ds[split]))})
     return ds[split].select(stratified_subsample(frame, limit, seed)["_row"].tolist())
 
 
-_DATA_CACHE: dict[str, Any] = {}  # data settings -> (dataset, unlabelled texts), per run
+# data settings -> (dataset, unlabelled texts): loaded once per process (per worker) and run
+_DATA_CACHE: dict[str, Any] = register_cache({})
+_FULL_ROWS: dict[str, dict[str, int]] = register_cache(
+    {}
+)  # data settings -> split sizes before eval_limit
+
+
+def _data_key(args: CompareArgs) -> str:
+    return json.dumps([args.dataset, args.data_seed, args.data, args.eval_limit, args.eval_split,
+                       args.unlabeled], sort_keys=True, default=str)  # fmt: skip
 
 
 def load_grid_data(args: CompareArgs):
@@ -197,10 +229,10 @@ def load_grid_data(args: CompareArgs):
     from ..adapt.run import resolve_texts
     from ..data.load import DataArgs, load_data
 
-    key = json.dumps([args.dataset, args.data_seed, args.data, args.eval_limit, args.eval_split,
-                      args.unlabeled], sort_keys=True, default=str)  # fmt: skip
+    key = _data_key(args)
     if key not in _DATA_CACHE:
         ds = load_data(DataArgs(dataset=args.dataset, seed=args.data_seed, **args.data))
+        _FULL_ROWS[key] = {split: len(d) for split, d in ds.items()}
         if args.eval_limit:  # dev (model selection) is capped too: quick runs stay quick
             capped = {
                 s: _capped(ds, s, args.eval_limit, args.data_seed) for s in {"dev", args.eval_split}
@@ -211,14 +243,76 @@ def load_grid_data(args: CompareArgs):
     return _DATA_CACHE[key]
 
 
+def check_sizes(train, sizes: list[Any], fit: bool = False) -> list[Any]:
+    """The training-set sizes the training split can give. A larger one would silently run on
+    all of it (and a K/class beyond a class fail in every cell), so it is refused; with ``fit``
+    (smoke grids on tiny data, which shrink by design) it becomes what the split has.
+
+    Raises:
+        ConfigError: naming the size and what the data has.
+    """
+    from collections import Counter
+
+    counts = Counter(train["label"])
+    names, smallest = train.features["label"].names, min(counts.values())
+    fitted = []
+    for size in sizes:
+        kind, n = parse_size(size)
+        if kind == "rows" and n > len(train):
+            if not fit:
+                raise ConfigError(
+                    f"training-set size {size} is larger than the training split ({len(train)} "
+                    f"rows); pass sizes of at most {len(train)}, or 'full'"
+                )
+            size = len(train)
+        elif kind == "per_class" and n > smallest:
+            if not fit:
+                small = {names[c]: k for c, k in counts.items() if k < n}
+                raise ConfigError(
+                    f"training-set size {size} needs {n} rows per class, but the training split "
+                    f"has fewer for {small}; pass at most {smallest}/class"
+                )
+            size = f"{smallest}/class"
+        fitted.append(size)
+    return list(dict.fromkeys(fitted))
+
+
+def report_context(args: CompareArgs) -> dict[str, str]:
+    """The report header: dataset, model, the evaluation split and its size, grid and config."""
+    from ..card import base_model_id, describe_dataset
+
+    ds, _ = load_grid_data(args)
+    split, n = args.eval_split, len(ds[args.eval_split])
+    total = _FULL_ROWS.get(_data_key(args), {}).get(split, n)
+    evaluation = (
+        f"{split} split, cut to {n:,} of {total:,} rows (a stratified sample, seed {args.data_seed})"
+        if n < total
+        else f"{split} split, all {n:,} rows"
+    ) + f"; the same rows for every cell; {len(ds['train']):,} training rows to sample from"
+    hub_id = base_model_id(args.model)
+    return {
+        "dataset": describe_dataset(args.dataset).replace("`", ""),
+        "model": args.model + (f" ({hub_id})" if hub_id and hub_id != args.model else ""),
+        "evaluation": evaluation,
+        "grid": f"methods {args.methods}; augmentation {args.augment} (n_aug {args.n_aug}); "
+        f"sizes {args.sizes}; seeds {args.seeds}" + ("; smoke settings" if args.smoke else ""),
+        "config": f"{Path(args.out) / 'config.yaml'} (run again: textxfer compare --config "
+        f"{Path(args.out) / 'config.yaml'})",
+    }
+
+
 def _subsample(train, size: Any, seed: int):
-    """The training subsample of a cell, as a ``datasets.Dataset``."""
+    """The training subsample of a cell, as a ``datasets.Dataset`` (``K/class`` of multi-label
+    data: at least K rows of every label)."""
+    from ..data.multilabel import few_shot_sets, is_multilabel, label_keys
     from ..data.sampling import few_shot, stratified_subsample
 
     kind, n = parse_size(size)
     if kind == "full":
         return train
-    frame = pd.DataFrame({"label": train["label"], "_row": range(len(train))})
+    if kind == "per_class" and is_multilabel(train):
+        return train.select(few_shot_sets(train["label"][:], n, seed))
+    frame = pd.DataFrame({"label": label_keys(train), "_row": range(len(train))})
     picked = (
         few_shot(frame, n, seed) if kind == "per_class" else stratified_subsample(frame, n, seed)
     )
@@ -251,9 +345,10 @@ def run_compare_cell(args: CompareArgs, cell: Cell) -> dict[str, Any]:
     m = result.metrics
     return {
         "n_train": n_train, "n_train_aug": len(train), "accuracy": m["accuracy"],
-        "macro_f1": m["macro_f1"], "n_eval": m["n"], "fit_seconds": result.fit_seconds,
-        "trainable_params": result.trainable_params, "total_params": result.total_params,
-        "confusion_matrix": m["confusion_matrix"], "labels": m["labels"], "per_class": m["per_class"],
+        "macro_f1": m["macro_f1"], "micro_f1": m.get("micro_f1"), "n_eval": m["n"],
+        "fit_seconds": result.fit_seconds, "trainable_params": result.trainable_params,
+        "total_params": result.total_params, "confusion_matrix": m.get("confusion_matrix"),
+        "labels": m["labels"], "per_class": m["per_class"],
     }  # fmt: skip
 
 
@@ -265,28 +360,60 @@ def build_table(cells: dict[str, dict]) -> pd.DataFrame:
     return table.sort_values(order, na_position="last").reset_index(drop=True)
 
 
-def compare(args: CompareArgs, progress: bool = True) -> pd.DataFrame:
-    """Run the grid (skipping finished cells), write the table and the report; return the table."""
+def compare(
+    args: CompareArgs, progress: bool = True, executor: ExecutorArgs | None = None
+) -> pd.DataFrame:
+    """Run the grid (skipping finished cells), write the table and the report; return the table.
+
+    ``executor`` says where cells run (default: one after the other, in this process); the
+    table does not depend on it, and a grid may be resumed with another executor.
+    """
     from .report import write_report
 
     args = _smoke(args) if args.smoke else args
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    _DATA_CACHE.clear()  # data is cached within one run only: files may change between runs
-    atomic_write_text(out / "config.yaml", dump_yaml({"compare": dataclasses.asdict(args)}))
+    out = start_grid(args, "compare", [args.dataset, args.unlabeled])
+    if any(recipe != "none" for recipe in args.augment):
+        from ..augment import check_not_augmented
+
+        check_not_augmented(args.dataset)
+    run_id = new_run()  # data is cached within one run only: files may change between runs
+    if args.smoke:
+        sizes = check_sizes(load_grid_data(args)[0]["train"], args.sizes, fit=True)
+        args = dataclasses.replace(args, sizes=sizes)
     store, cells = CellStore(out), plan(args)
     if any(not store.finished(c.id) for c in cells):
-        load_grid_data(args)  # data errors stop the run before any cell
+        check_sizes(load_grid_data(args)[0]["train"], args.sizes)  # before any cell
     wanted = {c.id for c in cells}  # an output folder may hold cells of an earlier, larger grid
 
     def table() -> pd.DataFrame:
         return build_table({k: v for k, v in store.read().items() if k in wanted})
 
     run_cells(
-        cells, lambda cell: run_compare_cell(args, cell), store, fail_fast=args.fail_fast,
-        progress=progress, on_record=lambda _: write_tables(table(), out),
+        cells, CellTask(run_compare_cell, args, run_id), store, fail_fast=args.fail_fast,
+        progress=progress, on_record=lambda _: write_tables(table(), out), executor=executor,
     )  # fmt: skip
     final = table()
     write_tables(final, out)
-    write_report(final, out, store.read())
+    write_report(
+        final, out, store.read(), context=report_context(args), metric=report_metric(final)
+    )
+    release_output(out)
     return final
+
+
+def start_grid(args, kind: str, sources: list[str | None]) -> Path:
+    """Check and lock a grid's ``--out`` (``textxfer.io.prepare_output``; a grid of the same kind
+    there is continued, ``overwrite`` starts afresh), then write its marker and ``config.yaml``."""
+    from .. import console
+    from ..data.load import dataset_path
+
+    inputs = [dataset_path(s) for s in sources if s]
+    out = prepare_output(args.out, overwrite=args.overwrite, inputs=inputs,
+                         resume_kinds=() if args.overwrite else (kind,))  # fmt: skip
+    if args.overwrite and out.is_dir():
+        shutil.rmtree(out)  # a textxfer run (checked above): start the grid afresh
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / MARKER, {"kind": kind})
+    atomic_write_text(out / "config.yaml", dump_yaml({kind: to_sections({kind: args})[kind]}))
+    console.attach(out)
+    return out
