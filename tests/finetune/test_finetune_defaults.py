@@ -239,7 +239,9 @@ def test_scratch_with_lora_is_refused(bert, data_dir):
 # --- the defaults table recipe ----------------------------------------------------------------------
 
 
-def test_defaults_table_recipe_runs_the_plain_commands_and_resumes(bert, data_dir, tmp_path, capsys):
+def test_defaults_table_recipe_runs_the_plain_commands_and_resumes(
+    bert, data_dir, tmp_path, capsys
+):
     import importlib.util
     from pathlib import Path
 
@@ -252,11 +254,15 @@ def test_defaults_table_recipe_runs_the_plain_commands_and_resumes(bert, data_di
             "--extra", "--max-steps 2 --progress-bar false"]  # fmt: skip
     assert recipe.main(argv) == 0
     printed = capsys.readouterr().out
-    assert f"$ textxfer finetune {data_dir} --lora --out" in printed and "--train-limit 12" in printed
+    assert (
+        f"$ textxfer finetune {data_dir} --lora --out" in printed and "--train-limit 12" in printed
+    )
     table = (tmp_path / "t" / "table.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith(f"| {data_dir} |")]
     assert len(rows) == 6  # 2 sizes x (tfidf-lr + 2 methods)
-    assert f"| {data_dir} | 12 | scratch |" in table and f"| {data_dir} | full | tfidf-lr |" in table
+    assert (
+        f"| {data_dir} | 12 | scratch |" in table and f"| {data_dir} | full | tfidf-lr |" in table
+    )
     assert "runs beat tfidf-lr" in printed
     assert recipe.main(argv) == 0  # every run is finished: nothing runs again
     assert "$ textxfer" not in capsys.readouterr().out
