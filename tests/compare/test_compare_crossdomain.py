@@ -220,3 +220,23 @@ def test_recipe_runs_pairs_from_the_command_line(domains, bert, tmp_path, capsys
 
     preset = adapt_preset(str(ROOT / "recipes/configs/adapt.yaml"))
     assert preset["train"]["max_steps"] == 150 and "model" not in preset["model"]
+
+
+def test_worker_processes_give_the_same_table(run, domains, bert, tmp_path):
+    from textxfer.compare.cells import CellStore
+    from textxfer.compare.executors import ExecutorArgs
+
+    table, _ = run
+    methods, out = ["tfidf-lr", "features-lr"], tmp_path / "parallel"
+    parallel = crossdomain(
+        _args(domains, bert, out, methods=methods),
+        executor=ExecutorArgs(executor="processes", workers=2),
+    )
+    timings = ["seconds", "adapt_seconds"]
+    local = table[table["method"].isin(methods)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(parallel.drop(columns=timings), local.drop(columns=timings))
+    assert {r["run"]["executor"] for r in CellStore(out).read().values()} == {"processes"}
+    assert sorted(p.name for p in (out / "adapted").iterdir()) == [
+        "products-seed0",
+        "products-seed0.key",
+    ]

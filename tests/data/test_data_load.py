@@ -179,7 +179,10 @@ def test_missing_file_or_folder(tmp_path):
 
 
 def test_unknown_dataset_name_lists_the_known_ones(shared_datasets):
-    with pytest.raises(DataError, match=r"dataset 'sst3' not found.*known local datasets.*sst2"):
+    with pytest.raises(
+        DataError,
+        match=r"dataset 'sst3' not found.*built in: \['subj'\]; in TEXTXFER_DATASETS=.*'sst2'",
+    ):
         load_data("sst3")
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..compare.executors import ExecutorArgs
 from ..compare.grid import CompareArgs
 from ..compare.registry import method_names
 from .options import add_common, build
 
-SECTIONS = {"compare": CompareArgs}
+SECTIONS = {"compare": CompareArgs, "executor": ExecutorArgs}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,16 +38,18 @@ def config_alias(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..compare.grid import compare
-    from ..compare.report import best_per_size, format_table, summarize
+    from ..compare.report import best_per_size, format_table, report_metric, summarize
 
     config_alias(args)
-    cfg = build(args, SECTIONS)["compare"]
-    table = compare(cfg)
-    summary = summarize(table)
+    configs = build(args, SECTIONS)
+    cfg = configs["compare"]
+    table = compare(cfg, executor=configs["executor"])
+    metric = report_metric(table)
+    summary = summarize(table, metric)
     out = Path(cfg.out)
-    print(format_table(summary))
+    print(format_table(summary, metric))
     print("\nbest per size:")
-    print(format_table(best_per_size(summary)))
+    print(format_table(best_per_size(summary), metric))
     failed = int((table["status"] != "ok").sum())
     if failed:
         print(f"\n{failed} cell(s) failed; see {out / 'report.md'}")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 
 from ..compare.crossdomain import CrossDomainArgs
+from ..compare.executors import ExecutorArgs
 from ..config import coerce, load_yaml
 from .options import add_common, build
 
-SECTIONS = {"crossdomain": CrossDomainArgs}
+SECTIONS = {"crossdomain": CrossDomainArgs, "executor": ExecutorArgs}
 ADAPT_SECTIONS = ("model", "adapt", "train", "lora")
 
 
@@ -69,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
     preset = adapt_preset(args.adapt_config)
     if preset:
         args.adapt = merged(preset, coerce(getattr(args, "adapt", None) or {}, dict, "adapt"))
-    cfg = build(args, SECTIONS)["crossdomain"]
-    table = crossdomain(cfg)
+    configs = build(args, SECTIONS)
+    cfg = configs["crossdomain"]
+    table = crossdomain(cfg, executor=configs["executor"])
     print(markdown_table(table))
     print(f"\nwrote {cfg.out}/results.csv, results.json, results.parquet, results.md")
     return 0

@@ -14,10 +14,14 @@ from __future__ import annotations
 import argparse
 
 from ..data.load import DataArgs
+from ..metrics import headline
+from ..publish import HubArgs
 from ..train.args import LoraArgs, ModelArgs, TrainArgs
-from .options import add_common, build, default_out
+from .options import add_common, build, default_out, push
 
-SECTIONS = {"model": ModelArgs, "data": DataArgs, "train": TrainArgs, "lora": LoraArgs}
+SECTIONS = {
+    "model": ModelArgs, "data": DataArgs, "train": TrainArgs, "lora": LoraArgs, "hub": HubArgs,
+}  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,13 +60,12 @@ def format_result(result) -> str:
         f"method: {result.method}  trainable parameters: {result.trainable_params:,} of "
         f"{result.total_params:,} ({share:.2f}%)",
         f"steps: {result.global_step}  best step: {result.best_step}  "
-        f"train time: {result.train_seconds:.1f} s" + ("  (stopped early)" if result.stopped_early else ""),
+        f"train time: {result.train_seconds:.1f} s  processes: {result.processes}"
+        + ("  (stopped early)" if result.stopped_early else ""),
     ]  # fmt: skip
     for split in ("dev", "test"):
         m = result.metrics[split]
-        lines.append(
-            f"{split:<5} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n {m['n']}"
-        )
+        lines.append(f"{split:<5} {headline(m)}  n {m['n']}")
     if result.output_dir:
         lines.append(f"saved to {result.output_dir}")
     return "\n".join(lines)
@@ -78,4 +81,5 @@ def run(args: argparse.Namespace) -> int:
     result = finetune(configs["model"], configs["data"], configs["train"], configs["lora"])
     if PartialState().is_main_process:
         print(format_result(result))
+        push(configs["hub"], result.output_dir)
     return 0

@@ -11,15 +11,19 @@ is recorded with ``status: error`` (and its message) and is tried again on the n
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..io import atomic_write_json, read_json
+
+if TYPE_CHECKING:
+    from .executors import ExecutorArgs
 
 logger = logging.getLogger(__name__)
 
@@ -112,28 +116,37 @@ def run_cells(
     fail_fast: bool = False,
     progress: bool = True,
     on_record: Callable[[dict], None] | None = None,
+    executor: ExecutorArgs | None = None,
 ) -> list[dict]:
-    """Run the cells that have no ``ok`` record, one after the other; store every record.
+    """Run the cells that have no ``ok`` record with ``executor``; store every record.
 
     Args:
         cells: the grid, in run order.
         run: ``run(cell) -> {metric: value, ...}``; an exception becomes an ``error`` record.
-        store: where records go.
+            Parallel executors need a picklable ``run`` (a ``CellTask``).
+        store: where records go (written here, by the driver, whichever executor ran the cell).
         fail_fast: re-raise the first failure instead of recording it.
         progress: show a tqdm bar.
         on_record: called with each new record after it is stored (e.g. to rewrite the table).
+        executor: where cells run (``ExecutorArgs``; default: one after the other, here).
 
     Returns:
-        The new records, in run order.
+        The new records, in the order they finished.
     """
-    from tqdm.auto import tqdm
+    from ..console import progress as progress_bar
+    from .executors import CellTask, execute
 
+    task = run if isinstance(run, CellTask) else CellTask(lambda _, cell: run(cell), None)
     todo = [c for c in cells if not store.finished(c.id)]
     records = []
-    for cell in tqdm(todo, desc="cells", disable=not progress):
-        record = run_one(cell, run, fail_fast)
-        store.put(record)
-        records.append(record)
-        if on_record is not None:
-            on_record(record)
+    with (
+        contextlib.closing(execute(todo, task, executor, fail_fast)) as done,
+        progress_bar(total=len(todo), desc="cells", enabled=progress) as bar,
+    ):
+        for record in done:
+            store.put(record)
+            records.append(record)
+            bar.update()
+            if on_record is not None:
+                on_record(record)
     return records

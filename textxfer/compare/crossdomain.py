@@ -37,6 +37,7 @@ from ..config import Args, build_configs, field
 from ..errors import ConfigError
 from ..io import atomic_write_json, atomic_write_text, read_json, release_output, write_tables
 from .cells import Cell, CellStore, cell_id, run_cells, slug
+from .executors import CellTask, ExecutorArgs, new_run, register_cache
 from .registry import get_method, run_method
 
 logger = logging.getLogger(__name__)
@@ -145,7 +146,8 @@ def plan(args: CrossDomainArgs) -> list[Cell]:
     return cells
 
 
-_PAIR_CACHE: dict[tuple, Any] = {}  # (source, target, seed, limit) -> (dataset, texts), per run
+# (source, target, seed, limit) -> (dataset, texts): loaded once per process (per worker) and run
+_PAIR_CACHE: dict[tuple, Any] = register_cache({})
 
 
 def pair_data(args: CrossDomainArgs, source: str, target: str):
@@ -167,27 +169,48 @@ def pair_data(args: CrossDomainArgs, source: str, target: str):
 def adapted_encoder(
     args: CrossDomainArgs, target: str, texts: list[str], seed: int
 ) -> tuple[Path, dict]:
-    """The encoder adapted on ``texts`` for ``target`` (reused while its inputs are unchanged)."""
-    from ..adapt.run import adapt
+    """The encoder adapted on ``texts`` for ``target`` (reused while its inputs are unchanged).
+
+    Cells running at once (``--executor processes|ray``) that need the same encoder build it
+    once: the first takes a file lock (``out/work/locks``), the others wait for it and reuse it.
+    """
+    from filelock import FileLock
 
     folder = Path(args.out) / "adapted" / f"{slug(target)}-seed{seed}"
     values = {"seed": seed, "progress_bar": False, "model": args.model, **args.adapt}
     values = {**values, **SMOKE_ADAPT} if args.smoke else values
     digest = hashlib.sha256(json.dumps([values, texts], sort_keys=True, default=str).encode())
     key_file = folder.with_name(f"{folder.name}.key")
-    if (
-        folder.is_dir()
-        and key_file.is_file()
-        and key_file.read_text().strip() == digest.hexdigest()
-    ):
-        logger.info("reusing the adapted encoder %s", folder)
+    if _built(folder, key_file, digest.hexdigest()):
         return folder, read_json(folder / "metrics.json")
-    cfg = build_configs(_adapt_sections(), values, source="adapt options of crossdomain")
-    # a folder of this grid's own (its inputs changed): replacing it loses nothing of the user's
-    train = dataclasses.replace(cfg["train"], out=str(folder), overwrite=True)
-    result = adapt(cfg["model"], texts, cfg["adapt"], train, cfg["lora"])
-    atomic_write_text(key_file, digest.hexdigest() + "\n")
+    lock = Path(args.out) / "work" / "locks" / f"adapted-{folder.name}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock)):
+        if _built(folder, key_file, digest.hexdigest()):  # built by another cell meanwhile
+            return folder, read_json(folder / "metrics.json")
+        from ..adapt.run import adapt
+
+        # a folder of this grid's own (its inputs changed): replacing it loses nothing of the user's
+        cfg = build_configs(_adapt_sections(), values, source="adapt options of crossdomain")
+        train = dataclasses.replace(cfg["train"], out=str(folder), overwrite=True)
+        result = adapt(cfg["model"], texts, cfg["adapt"], train, cfg["lora"])
+        atomic_write_text(key_file, digest.hexdigest() + "\n")
     return folder, result.metrics
+
+
+def _built(folder: Path, key_file: Path, digest: str) -> bool:
+    if folder.is_dir() and key_file.is_file() and key_file.read_text().strip() == digest:
+        logger.info("reusing the adapted encoder %s", folder)
+        return True
+    return False
+
+
+def prepare_crossdomain_cell(args: CrossDomainArgs, cell: Cell) -> None:
+    """Before a cell's multi-process launch: its adapted encoder, built here, once."""
+    key = cell.key
+    if key["adapted"] and get_method(key["method"]).adaptation == "encoder":
+        _, texts = pair_data(args, key["source"], key["target"])
+        adapted_encoder(args, key["target"], texts, key["seed"])
 
 
 def run_crossdomain_cell(args: CrossDomainArgs, cell: Cell) -> dict[str, Any]:
@@ -214,8 +237,13 @@ def run_crossdomain_cell(args: CrossDomainArgs, cell: Cell) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def crossdomain(args: CrossDomainArgs, progress: bool = True) -> pd.DataFrame:
+def crossdomain(
+    args: CrossDomainArgs, progress: bool = True, executor: ExecutorArgs | None = None
+) -> pd.DataFrame:
     """Run every pair x method x {plain, adapted} x seed; write and return the tidy table.
+
+    ``executor`` says where cells run (default: one after the other, here); see
+    ``textxfer.compare.executors``.
 
     Returns:
         A frame with ``TABLE_COLUMNS`` (also ``out/results.csv|json|parquet``); ``out/results.md``
@@ -226,12 +254,12 @@ def crossdomain(args: CrossDomainArgs, progress: bool = True) -> pd.DataFrame:
 
     sources = [args.domain(d) for pair in args.pairs for d in parse_pair(pair)]
     out = start_grid(args, "crossdomain", sources)
-    _PAIR_CACHE.clear()  # data is cached within one run only: files may change between runs
+    run_id = new_run()  # data is cached within one run only: files may change between runs
     store, cells = CellStore(out), plan(args)
     for pair in args.pairs:  # data errors (and leaks) stop the run before any cell
         pair_data(args, *parse_pair(pair))
-    run_cells(cells, lambda cell: run_crossdomain_cell(args, cell), store,
-              fail_fast=args.fail_fast, progress=progress)  # fmt: skip
+    task = CellTask(run_crossdomain_cell, args, run_id, prepare=prepare_crossdomain_cell)
+    run_cells(cells, task, store, fail_fast=args.fail_fast, progress=progress, executor=executor)
     records = store.read()
     rows = [
         {c: records[cell.id].get(c) for c in TABLE_COLUMNS} for cell in cells if cell.id in records

@@ -12,6 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..chunking import (
+    AGGREGATION_HELP,
+    STRIDE_HELP,
+    THRESHOLD_HELP,
+    WINDOW_HELP,
+    check_chunk_options,
+    check_threshold,
+)
 from ..config import FALSE, TRUE, Args, field
 from ..errors import ConfigError
 
@@ -71,19 +79,25 @@ class ModelArgs(Args):
     model: str = field(
         "default", help="'default' (offline all-MiniLM-L6-v2), a local folder or a Hub id"
     )
-    max_length: int = field(128, help="truncate texts to this many tokens")
+    max_length: int = field(128, help="truncate texts to this many tokens (without chunk_window)")
     pad_to_max_length: bool = field(
         False, help="pad every text to max_length (fixed shapes) instead of per batch"
     )
     dropout: float | None = field(
         None, help="set every dropout probability of the model config (null: keep the model's)"
     )
+    chunk_window: int | None = field(None, help=WINDOW_HELP)
+    chunk_stride: int | None = field(None, help=STRIDE_HELP)
+    chunk_aggregation: str = field("mean", help=AGGREGATION_HELP)
+    threshold: float | None = field(None, help=THRESHOLD_HELP)
     from_scratch: bool = field(
         False, help="same architecture and tokenizer, random initial weights (no pretraining)"
     )
 
     def validate(self) -> None:
         _at_least("max_length", self.max_length, 2)
+        check_chunk_options(self.chunk_window, self.chunk_stride, self.chunk_aggregation)
+        check_threshold(self.threshold)
         if self.dropout is not None and not 0.0 <= float(self.dropout) < 1.0:
             raise ConfigError(
                 f"dropout must be in [0, 1) or null, found {self.dropout!r}; e.g. --dropout 0.1"

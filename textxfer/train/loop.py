@@ -466,11 +466,11 @@ class TrainLoop:
             self.accelerator.init_trackers(self.run_name, config=self.tracker_config)
 
     def _progress_bar(self):
-        from tqdm.auto import tqdm
+        from ..console import progress
 
         show = self.args.progress_bar and self.accelerator.is_local_main_process
-        return tqdm(
-            total=self.total_steps, initial=self.state.global_step, disable=not show, desc="train"
+        return progress(
+            total=self.total_steps, initial=self.state.global_step, enabled=show, desc="train"
         )
 
     def _callback(self, hook: str, *extra: Any) -> None:
