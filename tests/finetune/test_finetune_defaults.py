@@ -72,7 +72,7 @@ def test_cli_lora_run_at_a_full_finetuning_rate_warns_and_still_trains(
             "--max-steps", "2", "--out", str(out), "--progress-bar", "false"]  # fmt: skip
     with caplog.at_level(logging.WARNING, logger="textxfer.train.defaults"):
         assert cli_main(argv) == 0
-    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    warned = [r for r in caplog.records if r.name == "textxfer.train.defaults"]
     assert len(warned) == 1 and "LoRA at lr 5e-05" in warned[0].getMessage()
     assert "drop --lr, or pass --lr auto" in warned[0].getMessage()
     assert yaml.safe_load((out / "config.yaml").read_text())["train"]["lr"] == 5e-5  # kept
