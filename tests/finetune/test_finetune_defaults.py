@@ -64,6 +64,20 @@ def test_lora_at_a_full_finetuning_rate_warns(caplog):
     assert caplog.text == ""
 
 
+def test_cli_lora_run_at_a_full_finetuning_rate_warns_and_still_trains(
+    bert, data_dir, tmp_path, caplog
+):
+    out = tmp_path / "slow-lora"
+    argv = ["finetune", str(data_dir), "--model", str(bert), "--lora", "--lr", "5e-5",
+            "--max-steps", "2", "--out", str(out), "--progress-bar", "false"]  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="textxfer.train.defaults"):
+        assert cli_main(argv) == 0
+    warned = [r for r in caplog.records if r.name == "textxfer.train.defaults"]
+    assert len(warned) == 1 and "LoRA at lr 5e-05" in warned[0].getMessage()
+    assert "drop --lr, or pass --lr auto" in warned[0].getMessage()
+    assert yaml.safe_load((out / "config.yaml").read_text())["train"]["lr"] == 5e-5  # kept
+
+
 @pytest.mark.parametrize(
     ("values", "match"),
     [

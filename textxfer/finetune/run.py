@@ -80,10 +80,10 @@ def finetune(
             "finetune needs data_args or dataset=; pass DataArgs('sst2') or a DatasetDict"
         )
     lora = active_lora(lora_args)
+    regime = _regime(model_args, lora)
     inputs = [local_model_path(model_args.model), *(input_paths(data_args) if data_args else [])]
     if train_args.out is not None:  # refused before any work, not after training
         prepare_output(train_args.out, overwrite=train_args.overwrite, inputs=inputs)
-    regime = _regime(model_args, lora)
     accelerator = make_accelerator(train_args)
     dataset = dataset if dataset is not None else load_data(data_args)
     label_names = check_splits(dataset)

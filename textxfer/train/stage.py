@@ -204,7 +204,6 @@ def build_stage(
         "%s: %d process(es) (%s), %d of %d parameters trainable", run_name,
         accelerator.num_processes, accelerator.distributed_type.value, trainable, total,
     )  # fmt: skip
-    logger.info("%s: %d of %d parameters trainable", run_name, trainable, total)
     return Stage(accelerator, loop, trainable, total, list(new_keys), args)
 
 
