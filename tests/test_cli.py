@@ -33,7 +33,7 @@ def test_console_script_help_runs():
 def test_data_show_prints_sizes_and_labels(tiny_dataset_dir, capsys):
     assert main(["data", "show", str(tiny_dataset_dir)]) == 0
     out = capsys.readouterr().out
-    assert "train       20" in out and "positive: 10, negative: 10" in out
+    assert "train       20" in out and "negative: 10, positive: 10" in out
 
 
 def test_data_show_json_for_sst2(shared_datasets, capsys):

@@ -24,7 +24,7 @@ def test_quickstart_on_tiny_data(tiny_dataset_dir, tiny_bert, tmp_path, capsys):
     argv += ["--out", str(tmp_path / "qs"), "--model", str(tiny_bert), "--smoke"]
     assert load_recipe("quickstart").main(argv) == 0
     out = capsys.readouterr().out
-    assert "positive: 10, negative: 10" in out  # the data summary
+    assert "negative: 10, positive: 10" in out  # the data summary
     assert "| finetune-lora | none |" in out and "| tfidf-lr | eda |" in out  # the table
     assert f"plot: {tmp_path / 'qs' / 'learning_curves.png'}" in out
     assert (tmp_path / "qs" / "results.csv").is_file()

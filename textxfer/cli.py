@@ -52,11 +52,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if args.command is None else 2
     _setup_logging(args.verbose)
+    from .io import release_all_outputs
+
     try:
         result = args.func(args)
     except TextxferError as err:
         print(f"textxfer {args.command}: error: {err}", file=sys.stderr)
         return 2
+    finally:
+        release_all_outputs()
     return int(result or 0)
 
 

@@ -285,12 +285,47 @@ def dump_yaml(data: dict[str, Any]) -> str:
 
 
 def to_sections(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``{section: dataclass or dict}`` -> ``{section: dict}`` (None sections dropped)."""
+    """``{section: dataclass or dict}`` -> ``{section: dict}`` (None sections dropped).
+
+    Fields marked ``metadata={"per_run": True}`` (e.g. ``overwrite``) are written with their
+    default: they act on one run, so a saved ``config.yaml`` run again never inherits them.
+    """
     return {
-        name: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+        name: _recorded(value) if dataclasses.is_dataclass(value) else value
         for name, value in config.items()
         if value is not None
     }
+
+
+def changed_fields(value: Any, ignore: tuple[str, ...] = ()) -> list[str]:
+    """Fields of a config instance that differ from their defaults (what the user set), for
+    refusing options that would be ignored."""
+    changed = []
+    for f in dataclasses.fields(value):
+        if f.name in ignore or not f.init:
+            continue
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if default is not dataclasses.MISSING and getattr(value, f.name) != default:
+            changed.append(f.name)
+    return changed
+
+
+def flags(names: list[str]) -> str:
+    """``--a-b, --c`` for field names."""
+    return ", ".join(f"--{name.replace('_', '-')}" for name in names)
+
+
+def per_run_fields(cls: type) -> list[str]:
+    """Names of the fields of ``cls`` that act on one run only (``metadata={"per_run": True}``)."""
+    return [f.name for f in dataclasses.fields(cls) if f.metadata.get("per_run")]
+
+
+def _recorded(value: Any) -> dict[str, Any]:
+    values = dataclasses.asdict(value)
+    for f in dataclasses.fields(value):
+        if f.metadata.get("per_run"):
+            values[f.name] = f.default
+    return values
 
 
 # ----------------------------------------------------------------------------------- sections

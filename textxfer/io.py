@@ -10,6 +10,14 @@ writes, with the same names everywhere::
     DIR/train_log.jsonl    training records, one JSON object per line (when there are any)
     DIR/...                the payload (model weights, tokenizer, pipeline, predictions)
 
+Output safety: ``prepare_output`` is the one check every writer goes through (``save_run`` calls it,
+commands call it before any work): ``--out`` never deletes or moves what textxfer did not write. A
+missing or empty folder is written; a textxfer run folder (it has the marker) is replaced only with
+``overwrite`` (or resumed into, for resumable kinds such as compare grids); a folder with other
+files, an existing file, ``""`` and any path equal to, inside or around an input are refused. It also
+takes a lock beside the output (a second concurrent run on it is refused) and removes the temp files
+a killed run left there. Files and folders get the modes of the umask (0644 / 0755 under 022).
+
 >>> import tempfile, pathlib
 >>> folder = save_run(pathlib.Path(tempfile.mkdtemp()) / "run", kind="demo", metrics={"accuracy": 1.0})
 >>> read_run_info(folder)["kind"], read_json(folder / METRICS_FILE)["accuracy"]
@@ -22,11 +30,14 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from .errors import OutputError
 
 MARKER = "textxfer.json"
 METRICS_FILE = "metrics.json"
@@ -43,9 +54,12 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_text",
     "file_fingerprint",
+    "prepare_output",
     "read_json",
     "read_metrics",
     "read_run_info",
+    "release_output",
+    "run_path",
     "save_run",
     "write_tables",
 ]
@@ -144,11 +158,14 @@ def save_run(
     history: list[dict] | None = None,
     payload: Callable[[Path], dict[str, Any] | None] | None = None,
     extra_dirs: dict[str, Path] | None = None,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike | None] = (),
 ) -> Path:
     """Write a run folder atomically (layout in the module docstring).
 
     Args:
-        folder: the output folder; replaced as a whole when it exists.
+        folder: the output folder; checked by ``prepare_output`` (an existing run folder is
+            replaced as a whole only with ``overwrite``).
         kind: the marker's ``kind`` (``baseline``, ``finetune``, ``adapted``, ...); ``predict``
             picks its loader by it.
         info: more marker fields.
@@ -158,15 +175,21 @@ def save_run(
         payload: ``payload(tmp_folder)`` writes the model files; what it returns is merged into the
             marker (e.g. the name of a sub-folder it wrote).
         extra_dirs: name -> existing folder copied in (e.g. tracker logs).
+        overwrite: replace ``folder`` when it holds a textxfer run.
+        inputs: paths the run read (data, model folders); ``folder`` must not overlap them.
 
     Returns:
         The folder.
+
+    Raises:
+        OutputError: when writing ``folder`` could lose data (see ``prepare_output``).
     """
     from . import __version__
     from .config import dump_yaml, to_sections
 
+    prepare_output(folder, overwrite=overwrite, inputs=inputs)
     marker = {"kind": kind, **(info or {}), "textxfer_version": __version__}
-    with atomic_dir(folder) as tmp:
+    with _released(folder), atomic_dir(folder) as tmp:
         if payload is not None:
             marker.update(payload(tmp) or {})
         if metrics is not None:
@@ -182,6 +205,197 @@ def save_run(
     return Path(folder)
 
 
+# ------------------------------------------------------------------------------ output safety
+_TMP_NAME = r"\.{name}\.[a-z0-9_]{{8}}\.tmp(\..*)?|\.{name}\.old-\d+"  # atomic_* temp names
+_HELD: dict[str, int] = {}  # lock file -> open descriptor, per process (reentrant)
+
+
+def _main_process() -> bool:
+    """Rank 0 (or no launcher): the process that writes outputs and holds their locks."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+def _overlap(out: Path, source: Path) -> str | None:
+    if out == source:
+        return "is"
+    if out.is_relative_to(source):
+        return "is inside"
+    if source.is_relative_to(out):
+        return "holds"
+    return None
+
+
+def _check_inputs(path: Path, inputs: Iterable[str | os.PathLike | None], option: str) -> None:
+    out = path.resolve()
+    for source in inputs:
+        if not source or not Path(source).expanduser().exists():
+            continue  # a Hub id or a name: nothing on disk to protect
+        relation = _overlap(out, Path(source).expanduser().resolve())
+        if relation:
+            raise OutputError(
+                f"{option} {str(path)!r} {relation} the input {str(source)!r}; writing there would "
+                f"replace what is being read. Pass another {option}"
+            )
+
+
+def _check_folder(path: Path, overwrite: bool, resume_kinds: tuple[str, ...], option: str) -> None:
+    if path.is_file() or (path.exists() and not path.is_dir()):
+        raise OutputError(
+            f"{option} {str(path)!r} is a file; textxfer writes a folder there and never replaces "
+            f"a file. Pass another {option}"
+        )
+    if not path.is_dir() or not any(path.iterdir()):
+        return
+    info = read_run_info(path)
+    if info is None:
+        found = sorted(p.name for p in path.iterdir())[:3]
+        raise OutputError(
+            f"{option} {str(path)!r} holds files textxfer did not write (e.g. {found}); it is not a "
+            "textxfer run folder, so it is left as it is, even with --overwrite. Pass a new or "
+            "empty folder"
+        )
+    if info.get("kind") in resume_kinds or overwrite:
+        return
+    raise OutputError(
+        f"{option} {str(path)!r} already holds a textxfer {info.get('kind')!r} run; pass "
+        f"--overwrite to replace it, or another {option}"
+    )
+
+
+def _check_file(path: Path, overwrite: bool) -> None:
+    if path.is_dir():
+        raise OutputError(
+            f"--out {str(path)!r} is a folder; pass a file name, e.g. predictions.csv"
+        )
+    if path.exists() and not overwrite:
+        raise OutputError(
+            f"--out {str(path)!r} exists; pass --overwrite to replace it, or another --out"
+        )
+
+
+def _lock(path: Path, option: str = "--out") -> None:
+    """Hold ``.NAME.lock`` beside ``path`` for this process (released at exit or by
+    ``release_output``); another process holding it means a concurrent run."""
+    import fcntl
+
+    lock = path.parent / f".{path.name}.lock"
+    key = str(lock.resolve())
+    if key in _HELD:
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputError(
+                f"{option} {str(path)!r} is in use by another textxfer run (lock {str(lock)!r}); "
+                f"wait for it to finish, or pass another {option}"
+            ) from None
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break  # else the holder removed the file as we opened it: take the new one
+        os.close(fd)
+    _HELD[key] = fd
+
+
+def release_output(path: str | Path) -> None:
+    """Release the lock ``prepare_output`` took on ``path`` (no-op when not held)."""
+    path = Path(path)
+    lock = path.parent / f".{path.name}.lock"
+    fd = _HELD.pop(str(lock.resolve()), None) if lock.parent.exists() else None
+    if fd is not None:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+        os.close(fd)
+
+
+def release_all_outputs() -> None:
+    """Release every output lock this process holds (the CLI does at the end of a command, so a
+    failed run leaves no lock file behind; a killed one leaves a stale file the next run takes)."""
+    for key in list(_HELD):
+        lock = Path(key)
+        release_output(lock.parent / lock.name[1:].removesuffix(".lock"))
+
+
+@contextlib.contextmanager
+def _released(path: str | Path) -> Iterator[None]:
+    """Release ``path``'s lock after the block (written or failed): the output is done."""
+    try:
+        yield
+    finally:
+        release_output(path)
+
+
+def remove_stale_temps(path: str | Path, inside: bool = False) -> list[Path]:
+    """Remove the temp files and folders a killed write of ``path`` left beside it (and, with
+    ``inside``, the ones left inside it by a resumable run); return what was removed."""
+    path = Path(path)
+    found = []
+    if path.parent.is_dir():
+        pattern = re.compile(_TMP_NAME.format(name=re.escape(path.name)))
+        found += [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)]
+    if inside and path.is_dir():
+        found += [
+            p for p in path.rglob(".*.tmp*") if re.fullmatch(_TMP_NAME.format(name=".+"), p.name)
+        ]
+    for stale in found:
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+    return found
+
+
+def prepare_output(
+    path: str | os.PathLike | None,
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    resume_kinds: tuple[str, ...] = (),
+    file: bool = False,
+    option: str = "--out",
+) -> Path:
+    """Check that writing ``path`` loses nothing textxfer did not write; lock it; clean it up.
+
+    Args:
+        path: the output folder (or file, with ``file``).
+        overwrite: an existing textxfer run folder (or, with ``file``, an existing file) may be
+            replaced. Never a folder without textxfer's marker, nor an input.
+        inputs: paths the run reads; the output must not be, be inside or hold one of them.
+        resume_kinds: run kinds written incrementally (compare grids) that a rerun continues.
+        file: ``path`` is one output file (e.g. predictions), not a run folder.
+        option: the flag that named ``path``, for the messages.
+
+    Returns:
+        ``path`` as a ``Path``, locked for this process (see ``release_output``).
+
+    Raises:
+        OutputError: naming the path, what is there and the fix.
+
+    >>> import tempfile, pathlib
+    >>> prepare_output(pathlib.Path(tempfile.mkdtemp()) / "new").name
+    'new'
+    """
+    if path is None or not str(path).strip():
+        raise OutputError(
+            f"{option} is empty (found {str(path)!r}); pass a {'file' if file else 'folder'} name, "
+            f"e.g. {option} runs/NAME"
+        )
+    path = Path(path).expanduser()
+    _check_inputs(path, inputs, option)
+    if file:
+        _check_file(path, overwrite)
+    else:
+        _check_folder(path, overwrite, resume_kinds, option)
+    if _main_process():
+        _lock(path, option)
+        remove_stale_temps(path, inside=bool(resume_kinds) and path.is_dir())
+    return path
+
+
 def read_run_info(folder: str | Path) -> dict[str, Any] | None:
     """The marker of a run folder, or None when ``folder`` is not one."""
     marker = Path(folder) / MARKER
@@ -192,6 +406,25 @@ def read_run_info(folder: str | Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return info if isinstance(info, dict) else None
+
+
+def run_path(folder: str | Path, name: str) -> Path:
+    """``folder / name`` for a name recorded in a run folder, refused when it leads outside it (a
+    crafted marker must not make a loader read elsewhere).
+
+    Raises:
+        DataError: for an absolute name or one that leaves ``folder``.
+    """
+    from .errors import DataError
+
+    folder = Path(folder)
+    path = folder / str(name)
+    if Path(str(name)).is_absolute() or not path.resolve().is_relative_to(folder.resolve()):
+        raise DataError(
+            f"{str(folder)!r} records the path {str(name)!r}, which leads outside the folder; "
+            "textxfer reads a run folder's files only from inside it. Re-create the folder with textxfer"
+        )
+    return path
 
 
 def read_metrics(folder: str | Path) -> dict[str, Any]:

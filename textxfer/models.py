@@ -96,6 +96,36 @@ def resolve_model(model: str | os.PathLike | None) -> str:
     )
 
 
+def check_max_length(model: str, max_length: int, option: str = "max_length") -> None:
+    """Refuse a ``max_length`` beyond the positions the model has (it would fail mid-run, or
+    silently truncate differently than asked).
+
+    Raises:
+        ConfigError: naming the model's limit and the fix.
+    """
+    from transformers import AutoConfig
+
+    from .errors import ConfigError
+
+    config = AutoConfig.from_pretrained(model)
+    limit = getattr(config, "max_position_embeddings", None)
+    if limit and config.model_type in ("roberta", "xlm-roberta", "camembert", "longformer"):
+        limit -= 2  # these offset positions by the padding index
+    if limit and int(max_length) > limit:
+        raise ConfigError(
+            f"{option} {max_length} is more than the {limit} positions of the model {model!r}; "
+            f"pass --{option.replace('_', '-')} {min(limit, 512)} or less"
+        )
+
+
+def local_model_path(model: str | os.PathLike | None) -> Path | None:
+    """The folder a model argument names on disk (outputs must not overlap it), or None."""
+    if model is None or str(model) == DEFAULT_MODEL:
+        return None
+    path = Path(str(model)).expanduser()
+    return path if path.is_dir() else None
+
+
 def load_tokenizer(model: str):
     """``AutoTokenizer`` for a resolved model path/id."""
     from transformers import AutoTokenizer

@@ -29,7 +29,7 @@ LOADERS = {
     "finetune": "textxfer.finetune.io:load_predictor",
 }
 
-__all__ = ["LOADERS", "PredictArgs", "Predictor", "load_predictor", "model_info"]
+__all__ = ["LOADERS", "PredictArgs", "Predictor", "as_texts", "load_predictor", "model_info"]
 
 
 @dataclass
@@ -40,6 +40,9 @@ class PredictArgs(Args):
     input: str | None = field(None, help="CSV/TSV/JSON/JSONL/Parquet file with a text column")
     text_column: str = field("text", help="text column of --input")
     out: str | None = field(None, help="write the predictions CSV here (default: print them)")
+    overwrite: bool = field(
+        False, help="replace the --out file when it exists", metadata={"per_run": True}
+    )
 
 
 class Predictor(Protocol):
@@ -50,6 +53,23 @@ class Predictor(Protocol):
     def predict(self, texts: list[str]) -> list[str]: ...
 
     def predict_proba(self, texts: list[str]) -> np.ndarray: ...
+
+
+def as_texts(texts) -> list[str]:
+    """``texts`` as a list of strings; one string is refused (it would be read as characters).
+
+    Raises:
+        DataError: for a single string or a non-text value.
+    """
+    if isinstance(texts, (str, bytes)):
+        raise DataError(
+            "expected a list of texts, found a single string; wrap it in a list: [text]"
+        )
+    texts = list(texts)
+    bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
+    if bad:
+        raise DataError(f"expected texts (str), found {len(bad)} values of type {bad[0]}")
+    return texts
 
 
 def model_info(folder: str | Path) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def test_cli_writes_a_folder_that_load_data_reads(tiny_dataset_dir, tmp_path, ca
     assert frame["is_augmented"].sum() == 40 and frame["source_id"].max() == 19
     info = json.loads((out / "textxfer.json").read_text())["augment"]
     assert info["n_aug"] == 2 and info["cache_hit"] is False
-    assert cli_main([*argv, "--seed", "0", "--examples", "0"]) == 0
+    assert cli_main([*argv, "--seed", "0", "--examples", "0", "--overwrite"]) == 0
     assert "cache hit" in capsys.readouterr().out
 
 

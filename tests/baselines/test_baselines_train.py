@@ -35,7 +35,7 @@ def _w2v(**kw) -> BaselineArgs:
 def test_train_baseline_result(tiny_ds):
     result = train_baseline(BaselineArgs("tfidf-lr"), tiny_ds)
     test = tiny_ds["test"]
-    assert result.label_names == ["positive", "negative"]
+    assert result.label_names == ["negative", "positive"]
     assert result.predictions.shape == (8,) and result.n_train == 20
     assert result.metrics == evaluate(test["label"], result.predictions, result.label_names)
     assert result.metrics["accuracy"] == 1.0  # test rows are train rows here
@@ -96,7 +96,7 @@ def test_save_load_identical_predictions(method, tiny_ds, tiny_bert, tmp_path):
     assert result.out_dir == out
     info = json.loads((out / "textxfer.json").read_text())
     assert info["kind"] == "baseline" and info["method"] == method
-    assert info["label_names"] == ["positive", "negative"]
+    assert info["label_names"] == ["negative", "positive"]
     if method == "features-lr":
         assert info["encoder"] == "encoder"
         shutil.rmtree(tiny_bert)  # the saved folder must not need the original model folder
@@ -119,7 +119,7 @@ def test_predictor_rejects_unseen_labels(tiny_ds, tmp_path):
     train_baseline(BaselineArgs(), tiny_ds, out_dir=tmp_path / "run")
     predictor = load_predictor(tmp_path / "run")
     texts = tiny_ds["test"]["text"][:2]
-    assert predictor.evaluate(texts, ["positive", "negative"])["n"] == 2
+    assert predictor.evaluate(texts, ["negative", "positive"])["n"] == 2
     with pytest.raises(DataError, match=r"labels \['neutral'\] were never seen in training"):
         predictor.evaluate(texts, ["positive", "neutral"])
     with pytest.raises(DataError, match="single string"):
@@ -143,10 +143,15 @@ def test_cli_baseline_then_predict(tiny_dataset_dir, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == [
         "config.yaml",
         "metrics.json",
-        "pipeline.joblib",
+        "pipeline.skops",
         "predictions.csv",
         "textxfer.json",
+        "vocabularies.json",
     ]
+    terms = json.loads((out / "vocabularies.json").read_text())  # kept out of the skops file
+    vectorizer = load_predictor(out).pipeline.named_steps["vectorizer"]
+    assert len(terms) == 1 and vectorizer.transform(["x"]).shape[1] == len(terms[0]) > 10
+    assert vectorizer.vocabulary_ == {t: i for i, t in enumerate(terms[0])}
     metrics = json.loads((out / "metrics.json").read_text())
     frame = pd.read_csv(out / "predictions.csv")
     assert metrics["accuracy"] == (frame["gold"] == frame["predicted"]).mean()

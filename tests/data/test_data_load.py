@@ -31,8 +31,8 @@ def names(ds):
 @pytest.mark.parametrize(
     ("name", "labels", "train_rows"),
     [
-        ("sst2", ["positive", "negative"], 6920),
-        ("trec", ["DESC", "ENTY", "ABBR", "HUM", "NUM", "LOC"], None),
+        ("sst2", ["negative", "positive"], 6920),  # sorted, as GLUE: negative=0
+        ("trec", ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"], None),
         ("subj", None, None),
         ("amazon_mds/books", None, None),
         ("movie_reviews", None, None),
@@ -44,7 +44,7 @@ def test_named_local_datasets_load(shared_datasets, name, labels, train_rows):
     assert ds["train"].column_names == ["text", "label"]
     assert len(names(ds)) == (len(labels) if labels else 2)
     if labels:
-        assert names(ds) == labels  # order of first sight in train
+        assert names(ds) == labels  # sorted names, whatever the row order
     if train_rows:
         assert len(ds["train"]) == train_rows
     assert all(len(ds[s]) > 0 for s in ds)
@@ -101,7 +101,7 @@ def test_folder_of_jsonl_and_parquet(tmp_path):
     ds = load_data(str(tmp_path), dev_size=0.2)
     assert len(ds["test"]) == 8
     assert len(ds["train"]) + len(ds["dev"]) == 20
-    assert names(ds) == ["positive", "negative"]
+    assert names(ds) == ["negative", "positive"]
 
 
 def test_single_json_array_file_is_split(tmp_path):
@@ -145,7 +145,7 @@ def test_save_data_round_trips(tmp_path, tiny_dataset_dir):
 def test_describe_reports_sizes_labels_and_lengths(tiny_dataset_dir):
     summary = describe(load_data(str(tiny_dataset_dir)))
     assert summary["train"]["rows"] == 20
-    assert summary["train"]["labels"] == {"positive": 10, "negative": 10}
+    assert list(summary["train"]["labels"].items()) == [("negative", 10), ("positive", 10)]
     words = summary["train"]["words"]
     assert 4 <= words["p5"] <= words["p50"] <= words["p95"] <= words["max"] == 9
 

@@ -65,7 +65,7 @@ def test_output_folder_has_model_tokenizer_metrics_log_and_config(full_run):
     assert not (out / "adapter").exists()
     info = json.loads((out / "textxfer.json").read_text())
     assert info["kind"] == "finetune" and info["method"] == "full"
-    assert info["label_names"] == ["positive", "negative"]
+    assert info["label_names"] == ["negative", "positive"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] == result.metrics["test"]["accuracy"]
     assert metrics["best_step"] == result.best_step
@@ -104,7 +104,7 @@ def test_predict_cli_reads_the_saved_model(full_run, capsys):
     text = "the best movie i have seen this year"
     assert cli_main(["predict", str(out), "--text", text]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "text,label,p_positive,p_negative"
+    assert lines[0] == "text,label,p_negative,p_positive"
     assert lines[1].startswith(f"{text},positive,")
 
 

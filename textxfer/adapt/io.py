@@ -44,6 +44,7 @@ def save_adapted(
     metrics: dict[str, Any],
     history: list[dict],
     config: dict[str, Any],
+    **output: Any,
 ) -> Path:
     """Write an adapted model folder atomically (layout in the module docstring).
 
@@ -55,6 +56,7 @@ def save_adapted(
         unexpected_keys: checkpoint keys the masked-LM class did not load.
         info, metrics, history, config: marker extras, ``metrics.json``, ``train_log.jsonl``
             records and ``config.yaml`` sections.
+        **output: ``overwrite`` and ``inputs`` (``textxfer.io.prepare_output``).
     """
     from ..train.lora import merge_lora
 
@@ -67,7 +69,7 @@ def save_adapted(
 
     save_run(
         folder, kind=KIND, info={"base_model": base_model, **info}, metrics=metrics,
-        config=config, history=history, payload=payload,
+        config=config, history=history, payload=payload, **output,
     )  # fmt: skip
     logger.info("saved the adapted model to %s", folder)
     return Path(folder)

@@ -41,7 +41,7 @@ def run_adapt_finetune(run: MethodRun) -> MethodResult:
 
     c = run.configs
     folder = run.work_dir / "adapted"
-    mlm = dataclasses.replace(c["mlm"], out=str(folder))
+    mlm = dataclasses.replace(c["mlm"], out=str(folder), overwrite=True)  # the cell's scratch
     texts = adaptation_corpus(run.dataset, run.eval_split, run.unlabeled)
     adapted = adapt(c["model"], texts, c["adapt"], mlm)
     tuned = dataclasses.replace(c["model"], model=str(folder))

@@ -33,11 +33,14 @@ import numpy as np
 
 from ..config import to_sections
 from ..data.checks import check_no_leak
-from ..data.load import DataArgs, adaptation_texts, load_data
+from ..data.load import DataArgs, adaptation_texts, dataset_path, input_paths, load_data
+from ..data.readers import decode_text
 from ..errors import ConfigError, DataError
-from ..models import load_tokenizer, resolve_model
+from ..io import prepare_output
+from ..models import check_max_length, load_tokenizer, local_model_path, resolve_model
 from ..train.accel import make_accelerator
 from ..train.args import LoraArgs, ModelArgs
+from ..train.lora import active_lora
 from ..train.stage import Result, build_stage, save_on_main
 from .args import AdaptArgs, MLMTrainArgs
 from .mlm import (
@@ -55,7 +58,7 @@ __all__ = ["adapt", "load_mlm_model", "resolve_texts", "split_heldout"]
 
 
 def _read_lines(path: Path) -> list[str]:
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [line.strip() for line in decode_text(path).splitlines() if line.strip()]
 
 
 def resolve_texts(source) -> tuple[list[str], list[str], dict[str, Any]]:
@@ -177,9 +180,11 @@ def adapt(
     """
     adapt_args = adapt_args or AdaptArgs()
     train_args = train_args or MLMTrainArgs()
-    lora = lora_args if lora_args is not None and lora_args.lora else None
-    if not train_args.out:
+    lora = active_lora(lora_args)
+    if train_args.out is None:
         raise ConfigError("adapt writes a model folder; pass --out DIR (train_args.out)")
+    inputs = [local_model_path(model_args.model), *_source_paths(texts_or_dataset)]
+    prepare_output(train_args.out, overwrite=train_args.overwrite, inputs=inputs)
     start = time.perf_counter()
     texts, evaluation, source = resolve_texts(texts_or_dataset)
     texts = _prepare_texts(texts, adapt_args)
@@ -187,6 +192,7 @@ def adapt(
     train_texts, heldout = split_heldout(texts, adapt_args)
     accelerator = make_accelerator(train_args)
     model_path = resolve_model(model_args.model)
+    check_max_length(model_path, model_args.max_length)
     tokenizer = load_tokenizer(model_path)
     masker = make_masker(tokenizer, adapt_args.mlm_probability, adapt_args.whole_word_mask)
     with accelerator.main_process_first():
@@ -240,10 +246,18 @@ def adapt(
                 "method": metrics["method"], "fresh_mlm_head": metrics["fresh_mlm_head"], **source}  # fmt: skip
         save_adapted(train_args.out, stage.model, tokenizer, base_model=model_path,
                      unexpected_keys=loaded["unexpected"], info=info, metrics=metrics,
-                     history=result.history, config=config)  # fmt: skip
+                     history=result.history, config=config, overwrite=train_args.overwrite,
+                     inputs=inputs)  # fmt: skip
 
     save_on_main(accelerator, save)
     return result
+
+
+def _source_paths(source) -> list:
+    """Files and folders an adaptation source reads (the output must not overlap them)."""
+    if isinstance(source, DataArgs):
+        return input_paths(source)
+    return [dataset_path(str(source))] if isinstance(source, (str, os.PathLike)) else []
 
 
 def _data_section(source) -> DataArgs | None:

@@ -60,9 +60,9 @@ def cache_key(args, recipe: Recipe, data_fp: str, n_aug: int, alpha: float) -> s
     if "wordnet" in recipe.sources():
         parts["wordnet"] = [str(find_wordnet(args.wordnet_dir)), has_pos_tagger()]
     if any(o.engine == "nlpaug" for o in recipe.ops):
-        import nlpaug
+        from ..errors import require
 
-        parts["nlpaug"] = nlpaug.__version__
+        parts["nlpaug"] = require("nlpaug", extra="aug", purpose="the nlpaug engine").__version__
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 

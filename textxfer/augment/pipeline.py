@@ -39,6 +39,7 @@ AUTO_PARALLEL_ROWS = 20_000  # below this many new rows, starting processes cost
 
 __all__ = [
     "augment",
+    "check_not_augmented",
     "augment_to_folder",
     "augment_with_info",
     "format_examples",
@@ -172,39 +173,73 @@ def augment(
 
 
 def save_augmented(
-    dataset, folder: str | Path, info: AugmentInfo | None = None, config: dict | None = None
+    dataset,
+    folder: str | Path,
+    info: AugmentInfo | None = None,
+    config: dict | None = None,
+    **output: Any,
 ) -> Path:
     """Write a ``DatasetDict`` whose train split is augmented as CSV files (``save_data``).
 
     ``train.csv`` holds ``text,label`` (label names) plus the marker columns; the other splits
     are written as ``text,label``; the run marker records ``info`` under ``augment``.
-    ``load_data(folder)`` reads it back (it keeps ``text`` and ``label``).
+    ``load_data(folder)`` reads it back (it keeps ``text`` and ``label``). ``output`` takes
+    ``overwrite`` and ``inputs`` (``textxfer.io.prepare_output``).
     """
     from ..data.load import save_data
 
     extra = {"augment": dataclasses.asdict(info)} if info is not None else None
-    return save_data(dataset, folder, config=config, info=extra)
+    return save_data(dataset, folder, config=config, info=extra, **output)
 
 
-def augment_to_folder(data_args, args: AugmentArgs, out: str | Path):
+def check_not_augmented(dataset: str | None) -> None:
+    """Refuse to augment a folder ``textxfer augment`` wrote (its copies would be augmented again).
+
+    Raises:
+        DataError: naming the recipe that made it and the fix.
+    """
+    from ..data.load import dataset_path
+    from ..io import read_run_info
+
+    path = dataset_path(dataset) if dataset else None
+    info = read_run_info(path) if path is not None and path.is_dir() else None
+    made = (info or {}).get("augment")
+    if made:
+        raise DataError(
+            f"dataset {dataset!r} is already augmented (recipe {made.get('recipe')!r}, n_aug "
+            f"{made.get('n_aug')}); augmenting it again would copy its copies. Augment the original "
+            "dataset instead, or use this folder without --augment / a recipe"
+        )
+
+
+def augment_to_folder(data_args, args: AugmentArgs, out: str | Path, overwrite: bool = False):
     """Load a dataset, augment its train split, write the folder (``save_augmented``).
 
     Args:
         data_args: a ``DataArgs`` or dataset name for ``textxfer.data.load_data``.
         args: how to augment.
-        out: output folder.
+        out: output folder (checked first: ``textxfer.io.prepare_output``).
+        overwrite: replace ``out`` when it holds a textxfer run.
 
     Returns:
         ``(DatasetDict with the augmented train split, AugmentInfo)``.
     """
     import datasets
 
-    from ..data.load import load_data
+    from ..data.load import DataArgs, input_paths, load_data
+    from ..io import prepare_output
 
+    data_args = DataArgs(dataset=data_args) if isinstance(data_args, str) else data_args
+    inputs = input_paths(data_args)
+    prepare_output(out, overwrite=overwrite, inputs=inputs)
+    check_not_augmented(data_args.dataset)
     ds = load_data(data_args)
     train, info = augment_with_info(ds["train"], args)
     result = datasets.DatasetDict({**ds, "train": train})
-    save_augmented(result, out, info, config={"data": data_args, "augment": args})
+    save_augmented(
+        result, out, info, config={"data": data_args, "augment": args}, overwrite=overwrite,
+        inputs=inputs,
+    )  # fmt: skip
     return result, info
 
 

@@ -152,13 +152,24 @@ def setup_wordnet(
             f"WordNet source {str(source)!r} lacks {missing[:4]}{'...' if len(missing) > 4 else ''}; "
             + INSTALL_HINT
         )
-    from ..io import atomic_dir, atomic_write_text
+    from ..io import (
+        MARKER,
+        atomic_dir,
+        atomic_write_json,
+        atomic_write_text,
+        prepare_output,
+        release_output,
+    )
 
+    # an earlier, partial setup of textxfer's (it has the marker) is replaced; other files never
+    prepare_output(target, overwrite=True, option="--target")
     with atomic_dir(target) as tmp:
         tmp.chmod(0o755)  # mkdtemp makes it private; the corpus is for every user
         for name in WORDNET_FILES:
             shutil.copyfile(source / name, tmp / name)  # copies: NLTK refuses symlinks
         atomic_write_text(tmp / "lexnames", LEXNAMES)
+        atomic_write_json(tmp / MARKER, {"kind": "wordnet", "source": str(source)})
+    release_output(target)
     logger.info("WordNet set up in %s (from %s)", target, source)
     return target
 

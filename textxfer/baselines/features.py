@@ -78,9 +78,10 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         """Resolve and load the encoder; it learns nothing from ``X`` (the weights stay frozen)."""
         self._check_params()
         _as_texts(X)
-        from ..models import resolve_model
+        from ..models import check_max_length, resolve_model
 
         self.model_path_ = resolve_model(self.model)
+        check_max_length(self.model_path_, self.max_length)
         self._drop_loaded()
         encoder = self._encoder()[1]
         self.n_features_out_ = int(encoder.config.hidden_size)

@@ -49,6 +49,7 @@ def register_baseline(
     adaptation: str | None = None,
     help: str = "",
     replace: bool = False,
+    trusted_types: tuple[str, ...] = (),
 ) -> None:
     """Register a scikit-learn baseline (see the module docstring).
 
@@ -59,7 +60,12 @@ def register_baseline(
         adaptation: ``vectorizer``, ``encoder`` (``BaselineArgs.model`` is the encoder) or None.
         help: one line for ``--help`` and the README.
         replace: replace a method of that name.
+        trusted_types: ``module.Class`` names of the baseline's own estimators, which saved
+            folders may then hold (``textxfer.baselines.persist``: skops builds only trusted types).
     """
+    from .persist import trust_types
+
+    trust_types(*trusted_types)
     register_method(
         name, kind="baseline", sections={"baseline": BaselineArgs}, run=run_baseline,
         fixed={"method": name}, adaptation=adaptation, build=build, help=help, replace=replace,

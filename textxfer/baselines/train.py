@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..data.checks import check_splits
+from ..errors import ConfigError
 from ..metrics import evaluate
 from .factory import BaselineArgs, build_pipeline, use_unlabeled
 
@@ -83,6 +84,7 @@ def train_baseline(
     eval_split: str = "test",
     config: dict | None = None,
     unlabeled: list[str] | None = None,
+    **output: Any,
 ) -> BaselineResult:
     """Fit ``args.method`` on ``dataset["train"]``, evaluate on ``dataset[eval_split]``.
 
@@ -95,6 +97,7 @@ def train_baseline(
         config: extra config sections to record in ``config.yaml`` (e.g. the ``DataArgs``).
         unlabeled: unlabelled texts the vectorizer is also fitted on (domain adaptation, see
             ``factory.use_unlabeled``); none of them may occur in the evaluation split.
+        **output: ``overwrite`` and ``inputs`` for ``out_dir`` (``textxfer.io.prepare_output``).
 
     Returns:
         A ``BaselineResult``.
@@ -114,7 +117,7 @@ def train_baseline(
         check_no_leak(unlabeled, test["text"], where=f"the {eval_split} split")
         pipeline = use_unlabeled(pipeline, unlabeled)
     start = time.perf_counter()
-    pipeline.fit(list(train["text"]), np.asarray(train["label"], dtype=int))
+    _fit(pipeline, list(train["text"]), np.asarray(train["label"], dtype=int), args, unlabeled)
     fit_seconds = time.perf_counter() - start
     texts = list(test["text"])
     predictions = np.asarray(pipeline.predict(texts), dtype=int)
@@ -141,8 +144,31 @@ def train_baseline(
     if out_dir is not None:
         from .persist import save_baseline
 
-        result.out_dir = save_baseline(result, out_dir, texts, list(test["label"]), config=config)
+        result.out_dir = save_baseline(
+            result, out_dir, texts, list(test["label"]), config=config, **output
+        )
     return result
+
+
+def _fit(pipeline, texts: list[str], labels, args: BaselineArgs, unlabeled) -> None:
+    """``pipeline.fit`` with a clear error when ``min_df`` leaves the vectorizer no term."""
+    n_docs = len(texts) + len(unlabeled or [])
+    step = getattr(pipeline, "named_steps", {}).get("vectorizer")
+    has_vocabulary = step is not None and any(k.endswith("min_df") for k in step.get_params())
+    if has_vocabulary and args.min_df > n_docs:
+        raise ConfigError(
+            f"min_df {args.min_df} is larger than the {n_docs} training texts, so no term can be "
+            f"kept; pass --min-df {min(n_docs, 2)} or less (a term must occur in min_df texts)"
+        )
+    try:
+        pipeline.fit(texts, labels)
+    except ValueError as err:
+        if has_vocabulary and ("no terms remain" in str(err) or "min_df" in str(err)):
+            raise ConfigError(
+                f"min_df {args.min_df} keeps no term of the {n_docs} training texts ({err}); "
+                "lower --min-df"
+            ) from err
+        raise
 
 
 def run_baselines(
@@ -153,6 +179,7 @@ def run_baselines(
     eval_split: str = "test",
     config: dict | None = None,
     nested: bool = True,
+    **output: Any,
 ) -> dict[str, BaselineResult]:
     """``train_baseline`` for each method with otherwise the same ``args``.
 
@@ -165,6 +192,7 @@ def run_baselines(
         eval_split: split to evaluate on.
         config: extra config sections recorded in each saved ``config.yaml``.
         nested: one sub-folder per method.
+        **output: ``overwrite`` and ``inputs`` (``textxfer.io.prepare_output``).
 
     Returns:
         method -> ``BaselineResult``, in the order given (pass it to ``summarize``).
@@ -173,7 +201,7 @@ def run_baselines(
     for method in methods:
         method_args = dataclasses.replace(args, method=method)
         folder = None if out_dir is None else Path(out_dir) / method if nested else Path(out_dir)
-        results[method] = train_baseline(method_args, dataset, folder, eval_split, config)
+        results[method] = train_baseline(method_args, dataset, folder, eval_split, config, **output)
     return results
 
 

@@ -195,14 +195,9 @@ def _oov_rate(docs: list[list[str]], vocabulary: dict) -> float:
 
 def _as_texts(X, allow_empty: bool = False) -> list[str]:
     """A list of strings from a list/array/Series of texts, with a clear error otherwise."""
-    if isinstance(X, str):
-        raise ValueError(
-            "expected a list of texts, found a single string; wrap it in a list: [text]"
-        )
-    texts = list(X)
-    bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
-    if bad:
-        raise ValueError(f"expected texts (str), found {len(bad)} values of type {bad[0]}")
+    from ..predict import as_texts
+
+    texts = as_texts(X)
     if not texts and not allow_empty:
         raise ValueError("expected at least one training text, found none (empty training set)")
     return texts

@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from ..adapt.args import AdaptArgs, MLMTrainArgs
+from ..config import changed_fields, flags
 from ..data.load import DataArgs
 from ..errors import ConfigError
 from ..train.args import LoraArgs, ModelArgs
@@ -55,9 +56,22 @@ def resolve_configs(args: argparse.Namespace) -> tuple[dict, object]:
             f"--target {data.target} needs a dataset, found the text file {data.dataset}; "
             "pass the target's texts as the file, or a dataset name with --target"
         )
+    if is_txt:
+        _refuse_dataset_options(data)
     if train.out is None:
         train.out = default_out("adapt", data.target or (path.stem if is_txt else data.dataset))
     return configs, (str(path) if is_txt else data)
+
+
+def _refuse_dataset_options(data: DataArgs) -> None:
+    """A .txt file has no columns, labels or splits: the data options would be ignored (``seed``
+    is shared with the training sections, so ``--seed`` is fine)."""
+    given = changed_fields(data, ignore=("dataset", "seed"))
+    if given:
+        raise ConfigError(
+            f"{flags(given)} apply to a dataset, not a text file ({data.dataset}): every line of "
+            "the file is used. Drop them, or pass a dataset (name, folder or CSV) instead"
+        )
 
 
 def format_metrics(metrics: dict, out: str) -> str:

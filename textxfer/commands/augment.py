@@ -11,7 +11,7 @@ import argparse
 
 from ..augment import AugmentArgs, augment_to_folder, format_examples, op_counts
 from ..data.load import DataArgs
-from .options import add_common, add_out, build, default_out
+from .options import add_common, add_out, build, out_folder
 
 SECTIONS = {"data": DataArgs, "augment": AugmentArgs}
 
@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
     configs = build(args, SECTIONS)
     data_args, aug_args = configs["data"], configs["augment"]
     name = aug_args.recipe if isinstance(aug_args.recipe, str) else "custom"
-    out = args.out or default_out("augment", data_args.dataset, name)
-    ds, info = augment_to_folder(data_args, aug_args, out)
+    out = out_folder(args, "augment", data_args.dataset, name)
+    ds, info = augment_to_folder(data_args, aug_args, out, overwrite=args.overwrite)
     print(summarize(ds["train"], info))
     if args.examples > 0 and aug_args.keep_original:
         print(format_examples(ds["train"], args.examples))

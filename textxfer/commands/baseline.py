@@ -11,10 +11,10 @@ import argparse
 
 from ..baselines import BaselineArgs, run_baselines, summarize
 from ..compare.registry import method_names
-from ..data.load import DataArgs, load_data
+from ..data.load import DataArgs, input_paths, load_data
 from ..errors import ConfigError
-from ..io import atomic_write_text
-from .options import add_common, add_out, build, default_out
+from ..io import MARKER, atomic_write_json, atomic_write_text, prepare_output, release_output
+from .options import add_common, add_out, build, out_folder
 
 SECTIONS = {"data": DataArgs, "baseline": BaselineArgs}
 
@@ -49,13 +49,22 @@ def run(args: argparse.Namespace) -> int:
     configs = build(args, SECTIONS)
     data_args, base = configs["data"], configs["baseline"]
     methods = methods or [base.method]
-    dataset = load_data(data_args)
     single = len(methods) == 1
-    out = args.out or default_out("baseline", data_args.dataset, methods[0] if single else "")
+    out = out_folder(args, "baseline", data_args.dataset, methods[0] if single else "")
+    inputs = input_paths(data_args)
+    prepare_output(out, overwrite=args.overwrite, inputs=inputs)
+    if base.augment:
+        from ..augment import check_not_augmented
+
+        check_not_augmented(data_args.dataset)
+    dataset = load_data(data_args)
+    if not single:  # a folder of method folders is a run folder too
+        atomic_write_json(f"{out}/{MARKER}", {"kind": "baselines", "methods": methods})
     results = run_baselines(
         methods, base, dataset, out_dir=out, eval_split=args.eval_split,
-        config={"data": data_args}, nested=not single,
+        config={"data": data_args}, nested=not single, overwrite=args.overwrite, inputs=inputs,
     )  # fmt: skip
+    release_output(out)
     for method, result in results.items():
         m = result.metrics
         print(

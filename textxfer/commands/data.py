@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..data.load import DataArgs, describe, load_data, save_data
-from .options import add_common, add_out, build, default_out
+from ..data.load import DataArgs, describe, input_paths, load_data, save_data
+from ..io import prepare_output
+from .options import add_common, add_out, build, out_folder
 
 SECTIONS = {"data": DataArgs}
 
@@ -47,11 +48,13 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_sample(args: argparse.Namespace) -> int:
     data_args = build(args, SECTIONS)["data"]
-    ds = load_data(data_args)
     k = f"k{data_args.k}" if data_args.k else ""
-    out = save_data(
-        ds, args.out or default_out("data", data_args.dataset, k), config={"data": data_args}
+    inputs = input_paths(data_args)
+    out = prepare_output(
+        out_folder(args, "data", data_args.dataset, k), overwrite=args.overwrite, inputs=inputs
     )
+    ds = load_data(data_args)
+    save_data(ds, out, config={"data": data_args}, overwrite=args.overwrite, inputs=inputs)
     sizes = ", ".join(f"{split} {len(d)}" for split, d in ds.items())
     print(f"wrote {out} ({sizes})")
     return 0

@@ -4,7 +4,8 @@ sections turned into flags (``textxfer.config``), so every command reads the sam
 - the dataset (or texts, or model folder) is the positional argument; it may instead come from the
   YAML file (``data: {dataset: ...}``), so a saved ``config.yaml`` runs again as it is;
 - ``--config FILE`` takes YAML sections (``data:``, ``train:``, ...) under the flags;
-- ``--out DIR`` is where the result goes (a default under ``runs/`` is printed at the end).
+- ``--out DIR`` is where the result goes (a default under ``runs/`` is printed at the end);
+  ``--overwrite`` lets it replace an earlier textxfer run there (``textxfer.io.prepare_output``).
 """
 
 from __future__ import annotations
@@ -44,9 +45,18 @@ def add_common(
     add_config_args(parser, sections, skip=skip)
 
 
+OVERWRITE_HELP = "replace --out when it holds a textxfer run (never other files, nor an input)"
+
+
 def add_out(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--out`` for commands whose output is not a field of their sections."""
+    """``--out`` and ``--overwrite`` for commands whose output is not a field of their sections."""
     parser.add_argument("--out", metavar="DIR", help=f"output folder ({what}); default under runs/")
+    parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+
+
+def out_folder(args: argparse.Namespace, command: str, *parts: str) -> str:
+    """``--out`` as given (an empty one is refused where it is used), else ``default_out``."""
+    return args.out if args.out is not None else default_out(command, *parts)
 
 
 def build(args: argparse.Namespace, sections: Mapping[str, type], **kwargs: Any) -> dict[str, Any]:

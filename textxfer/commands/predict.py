@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from ..io import atomic_write_text
+from ..io import atomic_write_text, prepare_output, release_output
 from ..predict import PredictArgs, load_predictor
 from .options import add_common, build
 
@@ -49,15 +49,19 @@ def run(args: argparse.Namespace) -> int:
     options = build(args, SECTIONS)["predict"]
     if not options.model_dir:
         raise ConfigError("pass the model folder: textxfer predict MODEL_DIR --text ...")
-    predictor = load_predictor(options.model_dir)
+    if options.out is not None:
+        prepare_output(options.out, overwrite=options.overwrite, file=True,
+                       inputs=[options.model_dir, options.input])  # fmt: skip
     texts = _read_texts(args, options)
+    predictor = load_predictor(options.model_dir)
     proba = predictor.predict_proba(texts)
     names = list(predictor.label_names)
     frame = pd.DataFrame({"text": texts, "label": [names[i] for i in proba.argmax(axis=1)]})
     for j, name in enumerate(names):
         frame[f"p_{name}"] = proba[:, j]
-    if options.out:
+    if options.out is not None:
         atomic_write_text(options.out, frame.to_csv(index=False))
+        release_output(options.out)
         print(f"wrote {len(frame)} predictions to {options.out}")
     else:
         frame.to_csv(sys.stdout, index=False)

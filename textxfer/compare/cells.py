@@ -33,9 +33,10 @@ __all__ = ["Cell", "CellStore", "cell_id", "run_cells", "slug"]
 
 
 def slug(value: Any) -> str:
-    """A file-name-safe form of ``value``: runs of other characters become ``-``."""
-    text = re.sub(r"[^A-Za-z0-9._=+]+", "-", str(value)).strip("-.")
-    return text or "x"
+    """A file-name-safe form of ``value``: runs of other characters become ``-`` and runs of dots
+    one dot, so a path such as ``recipes/../eda.yaml`` names a file inside the store."""
+    text = re.sub(r"[^A-Za-z0-9._=+]+", "-", str(value))
+    return re.sub(r"\.{2,}", ".", text).strip("-.") or "x"
 
 
 def cell_id(*parts: Any) -> str:

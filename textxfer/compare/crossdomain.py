@@ -33,9 +33,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import Args, build_configs, dump_yaml, field
+from ..config import Args, build_configs, field
 from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, read_json, write_tables
+from ..io import atomic_write_json, atomic_write_text, read_json, release_output, write_tables
 from .cells import Cell, CellStore, cell_id, run_cells, slug
 from .executors import CellTask, ExecutorArgs, new_run, register_cache
 from .registry import get_method, run_method
@@ -94,7 +94,15 @@ class CrossDomainArgs(Args):
     seeds: list[int] = field(
         [0], help="seeds of the methods and the adaptation (mean ± sd over them)"
     )
-    out: str = field("runs/crossdomain", help="output folder (cells/, adapted/, results.*)")
+    out: str = field(
+        "runs/crossdomain",
+        help="output folder (cells/, adapted/, results.*); a rerun continues there",
+    )
+    overwrite: bool = field(
+        False,
+        help="start afresh: replace --out when it holds a textxfer run (never other files)",
+        metadata={"per_run": True},
+    )
     smoke: bool = field(False, help="tiny settings for CI: 40 rows per split, 2 steps per stage")
     fail_fast: bool = field(False, help="stop at the first failing cell instead of recording it")
 
@@ -183,7 +191,8 @@ def adapted_encoder(
         from ..adapt.run import adapt
 
         cfg = build_configs(_adapt_sections(), values, source="adapt options of crossdomain")
-        train = dataclasses.replace(cfg["train"], out=str(folder))
+        # a folder of this grid's own (its inputs changed): replacing it loses nothing of the user's
+        train = dataclasses.replace(cfg["train"], out=str(folder), overwrite=True)
         result = adapt(cfg["model"], texts, cfg["adapt"], train, cfg["lora"])
         atomic_write_text(key_file, digest.hexdigest() + "\n")
     return folder, result.metrics
@@ -241,10 +250,11 @@ def crossdomain(
         holds ``markdown_table`` of it and ``out/adaptation.json`` the perplexity before/after of
         each adapted encoder.
     """
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    from .grid import start_grid
+
+    sources = [args.domain(d) for pair in args.pairs for d in parse_pair(pair)]
+    out = start_grid(args, "crossdomain", sources)
     run_id = new_run()  # data is cached within one run only: files may change between runs
-    atomic_write_text(out / "config.yaml", dump_yaml({"crossdomain": dataclasses.asdict(args)}))
     store, cells = CellStore(out), plan(args)
     for pair in args.pairs:  # data errors (and leaks) stop the run before any cell
         pair_data(args, *parse_pair(pair))
@@ -258,6 +268,7 @@ def crossdomain(
     write_tables(table, out)
     atomic_write_text(out / "results.md", markdown_table(table) + "\n")
     _write_adaptation(out)
+    release_output(out)
     return table
 
 

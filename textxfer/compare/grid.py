@@ -15,15 +15,23 @@ import dataclasses
 import json
 import logging
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..config import Args, dump_yaml, field
+from ..config import Args, dump_yaml, field, to_sections
 from ..errors import ConfigError
-from ..io import atomic_write_text, write_tables
+from ..io import (
+    MARKER,
+    atomic_write_json,
+    atomic_write_text,
+    prepare_output,
+    release_output,
+    write_tables,
+)
 from .cells import Cell, CellStore, cell_id, run_cells
 from .executors import CellTask, ExecutorArgs, new_run, register_cache
 from .registry import get_method, run_method
@@ -81,7 +89,14 @@ class CompareArgs(Args):
     )
     num_proc: int = field(1, help="processes for augmentation")
     out: str = field(
-        "runs/compare", help="output folder (cells/, results.csv/.parquet/.json, report)"
+        "runs/compare",
+        help="output folder (cells/, results.csv/.parquet/.json, report); a rerun "
+        "continues the grid there",
+    )
+    overwrite: bool = field(
+        False,
+        help="start afresh: replace --out when it holds a textxfer run (never other files)",
+        metadata={"per_run": True},
     )
     smoke: bool = field(
         False, help="tiny settings for CI: small sizes and eval set, 2 optimisation steps"
@@ -113,6 +128,11 @@ class CompareArgs(Args):
             get_method(method).configs(options)  # every option must belong to the method
         for size in self.sizes:
             parse_size(size)
+        for recipe in self.augment:
+            if recipe != "none":
+                from ..augment.recipes import load_recipe
+
+                load_recipe(recipe)  # an unknown recipe fails here, not in every cell
         if self.eval_split not in ("dev", "test"):
             raise ConfigError(
                 f"eval_split must be dev or test, found {self.eval_split!r}; training cells on "
@@ -213,6 +233,40 @@ def load_grid_data(args: CompareArgs):
     return _DATA_CACHE[key]
 
 
+def check_sizes(train, sizes: list[Any], fit: bool = False) -> list[Any]:
+    """The training-set sizes the training split can give. A larger one would silently run on
+    all of it (and a K/class beyond a class fail in every cell), so it is refused; with ``fit``
+    (smoke grids on tiny data, which shrink by design) it becomes what the split has.
+
+    Raises:
+        ConfigError: naming the size and what the data has.
+    """
+    from collections import Counter
+
+    counts = Counter(train["label"])
+    names, smallest = train.features["label"].names, min(counts.values())
+    fitted = []
+    for size in sizes:
+        kind, n = parse_size(size)
+        if kind == "rows" and n > len(train):
+            if not fit:
+                raise ConfigError(
+                    f"training-set size {size} is larger than the training split ({len(train)} "
+                    f"rows); pass sizes of at most {len(train)}, or 'full'"
+                )
+            size = len(train)
+        elif kind == "per_class" and n > smallest:
+            if not fit:
+                small = {names[c]: k for c, k in counts.items() if k < n}
+                raise ConfigError(
+                    f"training-set size {size} needs {n} rows per class, but the training split "
+                    f"has fewer for {small}; pass at most {smallest}/class"
+                )
+            size = f"{smallest}/class"
+        fitted.append(size)
+    return list(dict.fromkeys(fitted))
+
+
 def _subsample(train, size: Any, seed: int):
     """The training subsample of a cell, as a ``datasets.Dataset``."""
     from ..data.sampling import few_shot, stratified_subsample
@@ -278,13 +332,18 @@ def compare(
     from .report import write_report
 
     args = _smoke(args) if args.smoke else args
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = start_grid(args, "compare", [args.dataset, args.unlabeled])
+    if any(recipe != "none" for recipe in args.augment):
+        from ..augment import check_not_augmented
+
+        check_not_augmented(args.dataset)
     run_id = new_run()  # data is cached within one run only: files may change between runs
-    atomic_write_text(out / "config.yaml", dump_yaml({"compare": dataclasses.asdict(args)}))
+    if args.smoke:
+        sizes = check_sizes(load_grid_data(args)[0]["train"], args.sizes, fit=True)
+        args = dataclasses.replace(args, sizes=sizes)
     store, cells = CellStore(out), plan(args)
     if any(not store.finished(c.id) for c in cells):
-        load_grid_data(args)  # data errors stop the run before any cell
+        check_sizes(load_grid_data(args)[0]["train"], args.sizes)  # before any cell
     wanted = {c.id for c in cells}  # an output folder may hold cells of an earlier, larger grid
 
     def table() -> pd.DataFrame:
@@ -297,4 +356,21 @@ def compare(
     final = table()
     write_tables(final, out)
     write_report(final, out, store.read())
+    release_output(out)
     return final
+
+
+def start_grid(args, kind: str, sources: list[str | None]) -> Path:
+    """Check and lock a grid's ``--out`` (``textxfer.io.prepare_output``; a grid of the same kind
+    there is continued, ``overwrite`` starts afresh), then write its marker and ``config.yaml``."""
+    from ..data.load import dataset_path
+
+    inputs = [dataset_path(s) for s in sources if s]
+    out = prepare_output(args.out, overwrite=args.overwrite, inputs=inputs,
+                         resume_kinds=() if args.overwrite else (kind,))  # fmt: skip
+    if args.overwrite and out.is_dir():
+        shutil.rmtree(out)  # a textxfer run (checked above): start the grid afresh
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / MARKER, {"kind": kind})
+    atomic_write_text(out / "config.yaml", dump_yaml({kind: to_sections({kind: args})[kind]}))
+    return out

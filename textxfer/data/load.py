@@ -30,7 +30,15 @@ logger = logging.getLogger(__name__)
 
 DATASETS_ENV = "TEXTXFER_DATASETS"
 
-__all__ = ["DataArgs", "adaptation_texts", "describe", "load_data", "save_data"]
+__all__ = [
+    "DataArgs",
+    "adaptation_texts",
+    "dataset_path",
+    "describe",
+    "input_paths",
+    "load_data",
+    "save_data",
+]
 
 
 @dataclass
@@ -45,7 +53,7 @@ class DataArgs(Args):
     )
     label_column: str = field("label", help="label column")
     label_names: list[str] | None = field(
-        None, help="label names in id order (default: order of first sight)"
+        None, help="label names in id order (default: sorted names; numbers in numeric order)"
     )
     test_size: float = field(0.2, help="fraction held out as test when the data has no test split")
     dev_size: float = field(
@@ -71,6 +79,12 @@ class DataArgs(Args):
             )
         if isinstance(self.text_column, list) and not self.text_column:
             raise DataError("text_column is an empty list; name at least one column")
+        texts = [self.text_column] if isinstance(self.text_column, str) else self.text_column
+        if self.label_column in texts:
+            raise DataError(
+                f"the text column and the label column are the same column ({self.label_column!r}); "
+                "a model would train on the labels. Pass --text-column with the column of the texts"
+            )
         for name in ("test_size", "dev_size"):
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
@@ -103,17 +117,37 @@ def local_dataset_names(root: Path | None = None) -> list[str]:
     return sorted(set(names))
 
 
+def _named(name: str, root: Path | None) -> Path | None:
+    """The folder of a named dataset under ``root``; a name that leaves the root is refused."""
+    if root is None or not (root / name).exists():
+        return None
+    folder = (root / name).resolve()
+    if not folder.is_relative_to(root.resolve()):
+        raise DataError(
+            f"dataset name {name!r} points outside ${DATASETS_ENV} ({root}); a dataset name must "
+            "name a folder inside it (e.g. sst2, amazon_mds/books). Pass a file or folder path instead"
+        )
+    return folder if folder.is_dir() else None
+
+
+def dataset_path(args: DataArgs | str) -> Path | None:
+    """Where ``args.dataset`` lies on disk (a file, a folder, or a named dataset's folder), or None
+    (a Hub id)."""
+    name = args if isinstance(args, str) else args.dataset
+    path = Path(name).expanduser()
+    if path.exists():
+        return path
+    return _named(name, datasets_root())
+
+
 def _raw_frames(args: DataArgs) -> dict[str, pd.DataFrame]:
     """split -> raw table, from disk, a named local dataset, or the Hub."""
-    path = Path(args.dataset).expanduser()
-    if path.is_file():
+    path = dataset_path(args)
+    if path is not None and path.is_file():
         return {"all": read_table(path)}
-    if path.is_dir():
+    if path is not None and path.is_dir():
         return {split: read_table(p) for split, p in find_split_files(path).items()}
-    root = datasets_root()
-    if root is not None and (root / args.dataset).is_dir():
-        return {split: read_table(p) for split, p in find_split_files(root / args.dataset).items()}
-    return _hub_frames(args, root)
+    return _hub_frames(args, datasets_root())
 
 
 def _hub_frames(args: DataArgs, root: Path | None) -> dict[str, pd.DataFrame]:
@@ -162,15 +196,21 @@ def _normalise(frames: dict[str, pd.DataFrame], args: DataArgs) -> dict[str, pd.
 
 
 def _label_names(frames: dict[str, pd.DataFrame], args: DataArgs) -> list[str]:
-    """Label names in id order: given, or sorted integers, or order of first sight in train (or all)."""
+    """Label names in id order: as given, else the training labels sorted (integers in numeric
+    order), so ids never depend on row order (sst2: negative=0, positive=1, as GLUE)."""
     if args.label_names is not None:
         names = [str(n) for n in args.label_names]
         frames.update({s: _ids_to_names(f, names) for s, f in frames.items()})
         return names
-    labels = frames["train" if "train" in frames else "all"]["label"]
-    if all(v.lstrip("-").isdigit() for v in labels.unique()):
+    if "train" not in frames and "all" not in frames:
+        raise DataError(
+            f"found splits {sorted(frames)} but no train split; expected train.csv (or all.csv) "
+            "among train/dev/test files"
+        )
+    labels = frames["train" if "train" in frames else "all"]["label"].unique()
+    if all(v.lstrip("-").isdigit() for v in labels):
         return [str(v) for v in sorted({int(v) for v in labels})]
-    return list(dict.fromkeys(labels))
+    return sorted(labels)
 
 
 def _ids_to_names(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -222,13 +262,19 @@ def load_data(args: DataArgs | str | None = None, **overrides):
     frames, names = _splits(args)
     if args.target:
         frames["test"] = _target_test(args, names)
+    dataset = _to_datasetdict(_sampled(frames, args), names, args.label_names)
+    check_splits(dataset)
+    return dataset
+
+
+def _sampled(frames: dict[str, pd.DataFrame], args: DataArgs) -> dict[str, pd.DataFrame]:
+    """``k`` per class of train, then every split capped at ``limit`` (both seeded)."""
+    frames = dict(frames)
     if args.k is not None:
         frames["train"] = few_shot(frames["train"], args.k, args.seed)
     if args.limit is not None:
         frames = {s: stratified_subsample(f, args.limit, args.seed) for s, f in frames.items()}
-    dataset = _to_datasetdict(frames, names, args.label_names)
-    check_splits(dataset)
-    return dataset
+    return frames
 
 
 def _as_args(args: DataArgs | str | None, overrides: dict) -> DataArgs:
@@ -271,18 +317,15 @@ def adaptation_texts(args: DataArgs | str, **overrides) -> list[str]:
     """Unlabelled texts for domain adaptation, never a test row.
 
     With ``target`` set: the target's train and dev texts (domain-adaptive); otherwise the dataset's
-    own train texts (task-adaptive). Texts equal to any evaluation (test) text are removed, so
-    duplicated rows cannot leak held-out content into pretraining.
+    own train texts (task-adaptive). ``k`` and ``limit`` sample them as ``load_data`` samples its
+    splits. Texts equal to any evaluation (test) text are removed (the whole test split, not a
+    sample of it), so duplicated rows cannot leak held-out content into pretraining.
     """
     args = _as_args(args, overrides)
-    if args.target:
-        frames = _target_frames(args)
-        texts = [*frames["train"]["text"], *frames["dev"]["text"]]
-        held_out = set(frames["test"]["text"])
-    else:
-        frames, _ = _splits(args)
-        texts = list(frames["train"]["text"])
-        held_out = set(frames["test"]["text"])
+    frames = _target_frames(args) if args.target else _splits(args)[0]
+    held_out = set(frames["test"]["text"])
+    frames = _sampled(frames, args)
+    texts = [*frames["train"]["text"], *(frames["dev"]["text"] if args.target else [])]
     kept = [t for t in texts if t not in held_out]
     if len(kept) < len(texts):
         logger.info(
@@ -291,8 +334,18 @@ def adaptation_texts(args: DataArgs | str, **overrides) -> list[str]:
     return kept
 
 
+def input_paths(args: DataArgs) -> list[Path]:
+    """The dataset and target paths on disk that ``args`` reads (outputs must not overlap them)."""
+    return [p for p in (dataset_path(args.dataset), args.target and dataset_path(args.target)) if p]
+
+
 def save_data(
-    dataset, folder: str | Path, config: dict | None = None, info: dict | None = None
+    dataset,
+    folder: str | Path,
+    config: dict | None = None,
+    info: dict | None = None,
+    overwrite: bool = False,
+    inputs=(),
 ) -> Path:
     """Write each split as ``<split>.csv`` atomically: ``text,label`` (label names) plus any other
     column (e.g. augmentation markers), with the run marker (kind ``dataset``) and ``config.yaml``.
@@ -302,6 +355,7 @@ def save_data(
         folder: output folder; ``load_data(folder)`` reads it back.
         config: config sections recorded in ``config.yaml`` (e.g. ``{"data": DataArgs(...)}``).
         info: more marker fields.
+        overwrite, inputs: see ``textxfer.io.prepare_output``.
     """
     from ..io import save_run
 
@@ -316,7 +370,10 @@ def save_data(
                     frame[column] = ds[column][:]
             frame.to_csv(tmp / f"{split}.csv", index=False, encoding="utf-8")
 
-    return save_run(folder, kind="dataset", info=info, config=config, payload=payload)
+    return save_run(
+        folder, kind="dataset", info=info, config=config, payload=payload, overwrite=overwrite,
+        inputs=inputs,
+    )  # fmt: skip
 
 
 def describe(dataset) -> dict:

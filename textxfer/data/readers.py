@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +35,8 @@ def find_split_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _decode(path: Path) -> str:
+def decode_text(path: Path) -> str:
+    """A file's text (UTF-8, BOM allowed), with one clear error for empty or non-UTF-8 files."""
     raw = path.read_bytes()
     if not raw.strip():
         raise DataError(
@@ -63,9 +66,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
         else:
-            text = _decode(path)
+            text = decode_text(path)
             if suffix in (".csv", ".tsv"):
-                sep = "\t" if suffix == ".tsv" else ","
+                sep = "\t" if suffix == ".tsv" else sniff_delimiter(text)
                 frame = pd.read_csv(
                     io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""]
                 )
@@ -82,6 +85,21 @@ def read_table(path: str | Path) -> pd.DataFrame:
         )
     frame.attrs["source"] = path.name
     return frame
+
+
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of a CSV from its header line: the candidate (``, ; tab |``) it holds most
+    often outside quotes; a comma when it holds none (one column)."""
+    header = text.split("\n", 1)[0]
+    unquoted = re.sub(r'"[^"]*"', "", header)
+    counts = {sep: unquoted.count(sep) for sep in DELIMITERS}
+    best = max(DELIMITERS, key=lambda sep: counts[sep])
+    if best != "," and counts[best]:
+        logger.info("reading a %r-delimited file", best)
+    return best if counts[best] else ","
 
 
 def join_text_columns(
@@ -109,17 +127,33 @@ def join_text_columns(
     return pd.DataFrame({"text": text, "label": frame[label_column]})
 
 
-def _label_str(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+MISSING_LABELS = ("", "nan", "<na>", "null")  # compared lowercased: NaN, NULL, <NA> ...
+
+
+def normalise_label(value: object) -> str | None:
+    """One spelling per label: surrounding spaces dropped, integral numbers as integers (``1``,
+    ``1.0``, `` 1`` and ``1e0`` are all ``"1"``); None for a missing label (empty, NaN, null)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    if text.lower() in MISSING_LABELS:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if math.isfinite(number) and number.is_integer() else text
 
 
 def clean_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Drop rows with empty/null text or null labels (with a warning count); error if none remain."""
+    """Normalise labels (``normalise_label``); drop rows with an empty/null text or a missing
+    label (with a warning count); error if none remain."""
     text = frame["text"].astype("string").str.strip()
     bad_text = text.isna() | (text == "")
-    bad_label = frame["label"].isna()
+    labels = pd.Series(
+        [normalise_label(v) for v in frame["label"]], index=frame.index, dtype=object
+    )
+    bad_label = labels.isna()
     bad = bad_text | bad_label
     if bad.all():
         raise DataError(
@@ -128,14 +162,11 @@ def clean_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         )
     if bad.any():
         logger.warning(
-            "%s: dropped %d of %d rows with empty/null text (%d) or null label (%d)",
+            "%s: dropped %d of %d rows with empty/null text (%d) or missing label (%d: empty, NaN, null)",
             source,
             int(bad.sum()),
             len(frame),
             int(bad_text.sum()),
             int(bad_label.sum()),
         )
-    kept = frame.loc[~bad]
-    return pd.DataFrame(
-        {"text": text[~bad].astype(str).tolist(), "label": [_label_str(v) for v in kept["label"]]}
-    )
+    return pd.DataFrame({"text": text[~bad].astype(str).tolist(), "label": labels[~bad].tolist()})

@@ -4,8 +4,17 @@ Layout of a saved folder (written atomically)::
 
     DIR/config.json, model.safetensors, tokenizer files   the full (LoRA: merged) model
     DIR/adapter/                                          LoRA only: the peft adapter + tokenizer
+    DIR/adapter/base/                                     LoRA only: the base model the adapter
+                                                          applies to, with the task's labels
     DIR/textxfer.json                                     {"kind": "finetune", method, labels, ...}
     DIR/metrics.json, train_log.jsonl, config.yaml        results, history, resolved config
+
+peft's own ``AutoPeftModelForSequenceClassification.from_pretrained("DIR/adapter")`` builds the base
+from ``base_model_name_or_path`` of ``adapter_config.json`` and takes its class count from that
+model's config; a Hub checkpoint would give it 2 classes named ``LABEL_0/1``. So the adapter names
+``DIR/adapter/base`` (as the path ``--out`` was given, relative when it was), a copy of the base with
+the real label names and class count: it loads for any class count, from where the run was started.
+textxfer's own loader resolves it inside the folder, from anywhere.
 
 >>> from textxfer.finetune.io import load_predictor
 >>> clf = load_predictor("runs/sst2-full")          # doctest: +SKIP
@@ -21,12 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from ..io import save_run
-from ..predict import model_info
+from ..errors import DataError
+from ..io import run_path, save_run
+from ..predict import as_texts, model_info
 
 logger = logging.getLogger(__name__)
 
 ADAPTER_DIR = "adapter"
+BASE_DIR = "base"  # inside ADAPTER_DIR
 KIND = "finetune"
 
 
@@ -40,6 +51,7 @@ def save_finetuned(
     history: list[dict] | None = None,
     config: dict[str, Any] | None = None,
     extra_dirs: dict[str, Path] | None = None,
+    **output: Any,
 ) -> Path:
     """Write a fine-tuned model folder atomically (layout in the module docstring).
 
@@ -51,6 +63,7 @@ def save_finetuned(
         info: marker fields; ``method`` and ``adapter`` are set here.
         metrics, history, config: ``metrics.json``, ``train_log.jsonl``, ``config.yaml``.
         extra_dirs: name -> existing folder copied in (e.g. tracker logs).
+        **output: ``overwrite`` and ``inputs`` (``textxfer.io.prepare_output``).
 
     Returns:
         The folder.
@@ -61,8 +74,7 @@ def save_finetuned(
 
     def payload(tmp: Path) -> dict[str, Any]:
         if peft:
-            model.save_pretrained(str(tmp / ADAPTER_DIR))
-            tokenizer.save_pretrained(str(tmp / ADAPTER_DIR))
+            _save_adapter(model, tokenizer, tmp / ADAPTER_DIR, Path(folder) / ADAPTER_DIR)
         merged = merge_lora(model)
         merged.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
@@ -70,10 +82,36 @@ def save_finetuned(
 
     save_run(
         folder, kind=KIND, info=info, metrics=metrics, config=config, history=history,
-        payload=payload, extra_dirs=extra_dirs,
+        payload=payload, extra_dirs=extra_dirs, **output,
     )  # fmt: skip
     logger.info("saved %s model to %s", "lora" if peft else "full", folder)
     return Path(folder)
+
+
+def _save_adapter(model, tokenizer, target: Path, final: Path) -> None:
+    """The peft adapter, the tokenizer and the base (with the labels) it applies to; the adapter
+    config names that base by its final path (``final``), never an absolute path of the machine's
+    model store."""
+    import copy
+    import json
+
+    model.save_pretrained(str(target))
+    tokenizer.save_pretrained(str(target))
+    base = copy.deepcopy(model).unload()  # original weights, the task's config (labels)
+    base.save_pretrained(str(target / BASE_DIR))
+    config_file = target / "adapter_config.json"
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = str(final / BASE_DIR)
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _require_files(folder: Path, *names: str) -> None:
+    missing = [n for n in names if not (folder / n).exists()]
+    if missing:
+        raise DataError(
+            f"{folder} is incomplete: {missing} missing; re-run `textxfer finetune ... --out "
+            f"{folder} --overwrite`"
+        )
 
 
 def load_finetuned(folder: str | Path, adapter: bool = False):
@@ -88,20 +126,17 @@ def load_finetuned(folder: str | Path, adapter: bool = False):
 
     folder = Path(folder)
     info = model_info(folder)
+    _require_files(folder, "config.json")
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     if adapter:
         if not info.get("adapter"):
-            raise ValueError(f"{folder} holds a {info.get('method')} model, not a LoRA adapter")
-        from ..models import label_maps, resolve_model
+            raise DataError(f"{folder} holds a {info.get('method')} model, not a LoRA adapter")
         from ..train.lora import load_adapter
 
-        base_path = info["base_model"]
-        if not Path(base_path).is_dir():  # saved on another machine: resolve the name again
-            base_path = resolve_model(info.get("model") or base_path)
-        base = AutoModelForSequenceClassification.from_pretrained(
-            base_path, **label_maps(info["label_names"]), ignore_mismatched_sizes=True
-        )
-        model = load_adapter(folder / info["adapter"], base)
+        adapter_dir = run_path(folder, ADAPTER_DIR)
+        _require_files(adapter_dir, "adapter_config.json", f"{BASE_DIR}/config.json")
+        base = AutoModelForSequenceClassification.from_pretrained(str(adapter_dir / BASE_DIR))
+        model = load_adapter(adapter_dir, base)
     else:
         model = AutoModelForSequenceClassification.from_pretrained(str(folder))
     model.eval()
@@ -122,7 +157,7 @@ class FinetunedPredictor:
         """Class probabilities, shape ``(len(texts), n_labels)``, columns in label order."""
         import torch
 
-        texts = [str(t) for t in texts]
+        texts = as_texts(texts)
         if not texts:
             return np.zeros((0, len(self.label_names)))
         device = next(self.model.parameters()).device

@@ -23,11 +23,13 @@ from typing import Any
 
 from ..config import to_sections
 from ..data.checks import check_splits
-from ..data.load import DataArgs, load_data
+from ..data.load import DataArgs, input_paths, load_data
 from ..errors import ConfigError
-from ..models import load_tokenizer, resolve_model
+from ..io import prepare_output
+from ..models import check_max_length, load_tokenizer, local_model_path, resolve_model
 from ..train.accel import eval_dataloader, make_accelerator
 from ..train.args import LoraArgs, ModelArgs, TrainArgs
+from ..train.lora import active_lora
 from ..train.stage import Result, build_stage, eval_batch_size, save_on_main
 from .task import (
     ClassificationLoss,
@@ -70,11 +72,15 @@ def finetune(
         raise ConfigError(
             "finetune needs data_args or dataset=; pass DataArgs('sst2') or a DatasetDict"
         )
-    lora = lora_args if lora_args is not None and lora_args.lora else None
+    lora = active_lora(lora_args)
+    inputs = [local_model_path(model_args.model), *(input_paths(data_args) if data_args else [])]
+    if train_args.out is not None:  # refused before any work, not after training
+        prepare_output(train_args.out, overwrite=train_args.overwrite, inputs=inputs)
     accelerator = make_accelerator(train_args)
     dataset = dataset if dataset is not None else load_data(data_args)
     label_names = check_splits(dataset)
     model_path = resolve_model(model_args.model)
+    check_max_length(model_path, model_args.max_length)
     tokenizer = load_tokenizer(model_path)
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token  # decoder-only models (GPT-2, Llama)
@@ -95,9 +101,10 @@ def finetune(
         for split in ("test", "dev")
     }  # fmt: skip
     result = stage.result(fitted, metrics, train_args.out, "lora" if lora else "full")
-    if train_args.out:
+    if train_args.out is not None:
         save_on_main(
-            accelerator, lambda: _save(stage, result, tokenizer, model_path, label_names, config)
+            accelerator,
+            lambda: _save(stage, result, tokenizer, model_path, label_names, config, inputs),
         )
     return result
 
@@ -129,12 +136,12 @@ def _stage(accelerator, model_path, tokenizer, encoded, label_names, config, cal
     )  # fmt: skip
 
 
-def _save(stage, result: Result, tokenizer, model_path: str, label_names, config) -> None:
+def _save(stage, result: Result, tokenizer, model_path: str, label_names, config, inputs) -> None:
     from .io import save_finetuned
 
     model_args, data_args, train_args = config["model"], config["data"], config["train"]
     info = {
-        "base_model": model_path, "model": model_args.model, "label_names": label_names,
+        "model": model_args.model, "label_names": label_names,
         "max_length": model_args.max_length, "dataset": getattr(data_args, "dataset", None),
         "trainable_params": result.trainable_params, "total_params": result.total_params,
     }  # fmt: skip
@@ -145,4 +152,5 @@ def _save(stage, result: Result, tokenizer, model_path: str, label_names, config
         metrics={**result.metrics, "best_dev": stage.loop.state.best_metrics, **extra},
         history=result.history, config=config,
         extra_dirs={"logs": logs} if train_args.report_to != "none" else None,
+        overwrite=train_args.overwrite, inputs=inputs,
     )  # fmt: skip

@@ -11,13 +11,14 @@ the same process. ``train_dataloader`` shuffles with a ``SeededSampler`` whose o
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MissingExtraError, require
 
 if TYPE_CHECKING:
     from .args import TrainArgs
@@ -36,6 +37,7 @@ def make_accelerator(args: TrainArgs):
     from accelerate.state import AcceleratorState
     from accelerate.utils import DistributedDataParallelKwargs, ProjectConfiguration
 
+    check_launcher()
     shared = AcceleratorState._shared_state
     if shared and shared.get("_mixed_precision") != args.mixed_precision:
         AcceleratorState._reset_state(reset_partial_state=False)
@@ -48,6 +50,7 @@ def make_accelerator(args: TrainArgs):
                 "pass --out or --checkpoint-dir"
             )
         log_dir = str(Path(folder) / "logs")
+        _require_tracker(args.report_to)
     accelerator = Accelerator(
         cpu=_distributed_cpu(),
         mixed_precision=args.mixed_precision,
@@ -61,6 +64,57 @@ def make_accelerator(args: TrainArgs):
     if args.mixed_precision == "fp16" and accelerator.device.type == "cpu":
         logger.warning("fp16 autocast on CPU runs without loss scaling; bf16 is the CPU choice")
     return accelerator
+
+
+def _require_tracker(name: str) -> None:
+    """The tracker's package, or one error naming what to install (not a traceback mid-run)."""
+    if name == "tensorboard":
+        require("tensorboard", extra="tracking", purpose="report_to tensorboard")
+        return
+    try:
+        importlib.import_module(name)
+    except ImportError as err:
+        raise MissingExtraError(
+            f"report_to {name!r} needs the package {name!r}, which is not installed; run "
+            f"`pip install {name}`, or pass --report-to none"
+        ) from err
+
+
+def _asked_processes() -> int | None:
+    """``--num_processes`` of the ``accelerate launch`` that started this process, if any."""
+    try:
+        argv = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:  # not Linux, or no parent to read
+        return None
+    args = [a for a in argv.split("\0") if a]
+    if "launch" not in args or not any("accelerate" in Path(a).name for a in args[:3]):
+        return None
+    for i, arg in enumerate(args):
+        key, _, value = arg.partition("=")
+        if key in ("--num_processes", "--num-processes"):
+            value = value or (args[i + 1] if i + 1 < len(args) else "")
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def check_launcher() -> None:
+    """Refuse to train alone when ``accelerate launch --num_processes N`` started one process:
+    without GPUs it does so unless given ``--multi_gpu`` (its single-process launcher sets
+    ``ACCELERATE_USE_CPU`` and no ``WORLD_SIZE``).
+
+    Raises:
+        ConfigError: saying what to run instead.
+    """
+    if "ACCELERATE_USE_CPU" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return
+    asked = _asked_processes()
+    if asked and asked > 1:
+        raise ConfigError(
+            f"accelerate launch was asked for {asked} processes but started 1: without GPUs it runs "
+            f"a single process unless --multi_gpu is given. On CPU run `accelerate launch "
+            f"--multi_gpu --num_processes {asked} ...` (textxfer then trains on gloo) or `torchrun "
+            f"--nproc_per_node {asked} ...`"
+        )
 
 
 def _distributed_cpu() -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import Args, field
+from ..config import FALSE, TRUE, Args, field
 from ..errors import ConfigError
 
 OPTIMIZERS = ("adamw", "sgd")
@@ -22,6 +22,11 @@ EVAL_STRATEGIES = ("epoch", "steps", "no")
 MODES = ("auto", "max", "min")
 TRACKERS = ("none", "tensorboard", "wandb", "mlflow", "comet_ml", "aim", "clearml", "dvclive")
 LORA_BIAS = ("none", "all", "lora_only")
+RESUME = (False, True, "force")
+# Fields that never change what a run computes (only where it writes, logs or how it shows
+# progress): a checkpoint made with other values of these is resumed without a word.
+NEUTRAL = {"neutral": True}
+PER_RUN = {"per_run": True, "neutral": True}
 
 
 def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:
@@ -41,6 +46,21 @@ def _at_least(name: str, value: float | None, low: float, allow_none: bool = Fal
             f"{name} must be >= {low}{extra}, found {value!r}; pass --{name.replace('_', '-')} "
             f"with a value >= {low}"
         )
+
+
+def _resume_value(value: bool | str) -> bool | str:
+    """``resume`` as True, False or "force" (flag strings such as "yes" accepted)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text == "force":
+        return "force"
+    if text in TRUE + FALSE:
+        return text in TRUE
+    raise ConfigError(
+        f"resume must be true, false or force, found {value!r}; --resume force continues a "
+        "checkpoint even when the data or settings differ from it"
+    )
 
 
 @dataclass
@@ -71,19 +91,31 @@ class TrainArgs(Args):
     """How to train: optimizer, schedule, batches, evaluation, early stopping, checkpoints."""
 
     out: str | None = field(
-        None, help="output folder (model, metrics, logs); null: keep nothing on disk"
+        None,
+        help="output folder (model, metrics, logs); null: keep nothing on disk",
+        metadata=NEUTRAL,
+    )
+    overwrite: bool = field(
+        False,
+        help="replace --out when it holds a textxfer run (never other files, nor an input)",
+        metadata=PER_RUN,
     )
     checkpoint_dir: str | None = field(
-        None, help="folder of resumable checkpoints (default: <out>.checkpoints)"
+        None, help="folder of resumable checkpoints (default: <out>.checkpoints)", metadata=NEUTRAL
     )
-    resume: bool = field(False, help="resume from the latest checkpoint in checkpoint_dir")
+    resume: bool | str = field(
+        False,
+        help="resume from the latest checkpoint in checkpoint_dir: true, false, or force "
+        "(resume even when the data or settings differ from the checkpoint's)",
+        metadata=NEUTRAL,
+    )
     epochs: int = field(3, help="passes over the training data")
     max_steps: int | None = field(
         None, help="stop after this many optimizer steps (overrides epochs)"
     )
     batch_size: int = field(16, help="training batch size per process")
     eval_batch_size: int | None = field(
-        None, help="evaluation batch size per process (default: 2 x batch_size)"
+        None, help="evaluation batch size per process (default: 2 x batch_size)", metadata=NEUTRAL
     )
     grad_accum: int = field(1, help="micro-batches accumulated per optimizer step")
     lr: float = field(5e-5, help="peak learning rate (of the top layer group)")
@@ -126,13 +158,23 @@ class TrainArgs(Args):
     )
     early_stopping_mode: str = field("auto", help="max, min, or auto (min for loss, else max)")
     early_stopping_min_delta: float = field(0.0, help="smallest change that counts as better")
-    save_strategy: str = field("no", help="checkpoint each epoch, every save_steps, or no")
-    save_steps: int | None = field(None, help="optimizer steps between checkpoints (steps)")
-    save_total_limit: int | None = field(2, help="keep this many latest checkpoints (null: all)")
-    logging_steps: int = field(10, help="optimizer steps between training-loss log records")
-    report_to: str = field("none", help="Accelerate tracker: none, tensorboard, wandb, ...")
-    progress_bar: bool = field(True, help="show a tqdm bar on the main process")
-    num_workers: int = field(0, help="DataLoader worker processes")
+    save_strategy: str = field(
+        "no", help="checkpoint each epoch, every save_steps, or no", metadata=NEUTRAL
+    )
+    save_steps: int | None = field(
+        None, help="optimizer steps between checkpoints (steps)", metadata=NEUTRAL
+    )
+    save_total_limit: int | None = field(
+        2, help="keep this many latest checkpoints (null: all)", metadata=NEUTRAL
+    )
+    logging_steps: int = field(
+        10, help="optimizer steps between training-loss log records", metadata=NEUTRAL
+    )
+    report_to: str = field(
+        "none", help="Accelerate tracker: none, tensorboard, wandb, ...", metadata=NEUTRAL
+    )
+    progress_bar: bool = field(True, help="show a tqdm bar on the main process", metadata=NEUTRAL)
+    num_workers: int = field(0, help="DataLoader worker processes", metadata=NEUTRAL)
     seed: int = field(42, help="seed for model init, data order and dropout")
 
     def validate(self) -> None:
@@ -147,6 +189,7 @@ class TrainArgs(Args):
             ("report_to", TRACKERS),
         ):
             _choice(name, getattr(self, name), choices)
+        self.resume = _resume_value(self.resume)
         self._check_numbers()
         self._check_optimizer()
         self._check_strategies()

@@ -7,12 +7,15 @@ function of seed and epoch), a ``loss_fn(model, batch) -> loss`` and optionally 
 mixed precision, the LR schedule (one step per optimizer step), evaluation every epoch or N steps,
 best-model selection, early stopping, logging (``history``, trackers, tqdm) and checkpoints.
 
-Exact resume: ``accelerator.save_state`` holds model, optimizer, scheduler, RNG and the loop's own
-``LoopState`` (step, epoch, position in the epoch, best weights, early-stopping counter, history);
-on resume ``skip_first_batches`` jumps to the position in the epoch. Every micro-batch runs under a
-seed derived from (seed, micro-step, process) — as fairseq does — so dropout, and any randomness a
-``loss_fn`` draws (e.g. MLM masking), is identical in a resumed and an uninterrupted run. Keep
-collate functions deterministic: randomness drawn there is not covered.
+Exact resume: every checkpoint (``textxfer.train.checkpoint``: safetensors, JSON and a
+``weights_only`` optimizer file, no pickles) holds model, optimizer, schedule and the loop's own
+``LoopState`` (step, epoch, position in the epoch, best weights, early-stopping counter, history),
+with a fingerprint of the data and settings that ``resume`` checks (``resume="force"`` skips the
+check); on resume ``skip_first_batches`` jumps to the position in the epoch. Every micro-batch
+runs under a seed derived from (seed, micro-step, process) — as fairseq does — so dropout, and any
+randomness a ``loss_fn`` draws (e.g. MLM masking), is identical in a resumed and an uninterrupted
+run without restoring random states. Keep collate functions deterministic: randomness drawn
+there is not covered.
 
 >>> loop = TrainLoop(accelerator, model, optimizer, train_dl, args, loss_fn=loss,
 ...                  eval_dataloader=dev_dl, eval_fn=evaluate)            # doctest: +SKIP
@@ -25,7 +28,6 @@ import json
 import logging
 import math
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -34,7 +36,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ..io import atomic_write_json
+from .checkpoint import (  # noqa: F401 - latest_checkpoint and COMPLETE_FILE are used from here too
+    COMPLETE_FILE,
+    check_fingerprint,
+    latest_checkpoint,
+    read_checkpoint,
+    step_folders,
+    write_checkpoint,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -42,8 +51,6 @@ if TYPE_CHECKING:
     from .args import TrainArgs
 
 logger = logging.getLogger(__name__)
-
-CHECKPOINT_RE = re.compile(r"^step-(\d+)$")
 
 
 class Callback:
@@ -125,16 +132,6 @@ def flat_config(sections: dict[str, dict]) -> dict[str, Any]:
     }
 
 
-def latest_checkpoint(folder: str | os.PathLike | None) -> Path | None:
-    """The ``step-N`` checkpoint with the largest N in ``folder`` (complete ones only), or None."""
-    if folder is None or not Path(folder).is_dir():
-        return None
-    found = [
-        (int(m.group(1)), p) for p in Path(folder).iterdir() if (m := CHECKPOINT_RE.match(p.name))
-    ]
-    return max(found)[1] if found else None
-
-
 class TrainLoop:
     """Train ``model`` with Accelerate; see the module docstring for the contract.
 
@@ -150,6 +147,8 @@ class TrainLoop:
         callbacks: ``Callback`` objects (e.g. ``optim.GradualUnfreezing``).
         checkpoint_dir: folder of ``step-N`` checkpoints (needed for save_strategy and resume).
         run_name, tracker_config: passed to ``accelerator.init_trackers`` when trackers are on.
+        fingerprint: ``() -> {name: value}`` of what determines the run (data hashes, settings);
+            stored in every checkpoint and compared on resume (computed only when needed).
     """
 
     def __init__(
@@ -168,6 +167,7 @@ class TrainLoop:
         checkpoint_dir: str | os.PathLike | None = None,
         run_name: str = "textxfer",
         tracker_config: dict | None = None,
+        fingerprint: Callable[[], dict] | None = None,
     ) -> None:
         from .optim import build_scheduler
 
@@ -198,11 +198,11 @@ class TrainLoop:
         self.total_steps = args.max_steps or args.epochs * self.steps_per_epoch
         make_scheduler = make_scheduler or (lambda opt, n: build_scheduler(opt, args, n))
         self.scheduler = make_scheduler(optimizer, self.total_steps)
+        # The scheduler is stepped by hand (once per optimizer step), not prepared (Accelerate
+        # would step it num_processes times); checkpoints hold its state as JSON.
         self.model, self.optimizer = accelerator.prepare(model, optimizer)
         self.state = LoopState()
-        # The scheduler is stepped by hand (once per optimizer step), so it is registered for
-        # checkpointing rather than prepared (Accelerate would step it num_processes times).
-        accelerator.register_for_checkpointing(self.scheduler, self.state)
+        self._fingerprint_fn, self._fingerprint = fingerprint, None
         self._snapshot_ids = {id(p) for g in optimizer.param_groups for p in g["params"]}
         self._grad_norm = None
         self._pending_loss = 0.0  # tensor sum of micro-batch losses not yet in state.loss_sum
@@ -243,35 +243,57 @@ class TrainLoop:
         self._callback("on_evaluate", metrics)
         return metrics
 
+    @property
+    def fingerprint(self) -> dict | None:
+        """What determines this run (from the ``fingerprint`` callable), computed once."""
+        if self._fingerprint is None and self._fingerprint_fn is not None:
+            self._fingerprint = dict(self._fingerprint_fn())
+        return self._fingerprint
+
     def resume(self) -> Path | None:
-        """Load the latest checkpoint of ``checkpoint_dir``; None (and a warning) when none."""
+        """Load the latest complete checkpoint of ``checkpoint_dir``; None (and a warning) when
+        there is none.
+
+        Raises:
+            ConfigError: the checkpoint was made with other data or settings (unless
+                ``args.resume`` is ``"force"``).
+        """
         path = latest_checkpoint(self.checkpoint_dir)
         if path is None:
             logger.warning(
                 "resume: no checkpoint in %s; starting from scratch", self.checkpoint_dir
             )
             return None
-        self.accelerator.load_state(str(path))
+        check_fingerprint(path, self.fingerprint, force=self.args.resume == "force")
+        acc = self.accelerator
+        self.state.load_state_dict(
+            read_checkpoint(
+                path, model=acc.unwrap_model(self.model), optimizer=self.optimizer,
+                scheduler=self.scheduler, scaler=getattr(acc, "scaler", None),
+            )
+        )  # fmt: skip
         logger.info("resumed from %s (step %d)", path, self.state.global_step)
         return path
 
     def save_checkpoint(self) -> Path:
-        """``accelerator.save_state`` into ``step-N`` (written to a temp folder, then renamed)."""
+        """Write ``step-N`` (see the module docstring): a temp folder, then one rename."""
         acc, step = self.accelerator, self.state.global_step
         final = self.checkpoint_dir / f"step-{step:08d}"
         tmp = self.checkpoint_dir / f".step-{step:08d}.tmp"
-        if acc.is_main_process and tmp.exists():
-            shutil.rmtree(tmp)
-        acc.wait_for_everyone()
         # Only the main process's LoopState is saved: make the one per-rank field rank-agnostic
         # (the mean over ranks of the pending loss sums gives the same logged mean).
         self._fold_loss()
         self.state.loss_sum = float(acc.reduce(self._tensor(self.state.loss_sum), reduction="mean"))
-        acc.save_state(str(tmp))
-        acc.wait_for_everyone()
+        fingerprint = self.fingerprint
         if acc.is_main_process:
-            info = {k: v for k, v in self.state.state_dict().items() if k != "best_weights"}
-            atomic_write_json(tmp / "loop_state.json", info)
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir(parents=True)
+            write_checkpoint(
+                tmp, model=acc.unwrap_model(self.model), optimizer=self.optimizer,
+                scheduler=self.scheduler, scaler=getattr(acc, "scaler", None),
+                state=self.state.state_dict(), fingerprint=fingerprint,
+            )  # fmt: skip
             if final.exists():
                 shutil.rmtree(final)
             os.replace(tmp, final)
@@ -452,11 +474,7 @@ class TrainLoop:
 
     def _prune_checkpoints(self) -> None:
         limit = self.args.save_total_limit
-        found = sorted(
-            (int(m.group(1)), p)
-            for p in self.checkpoint_dir.iterdir()
-            if (m := CHECKPOINT_RE.match(p.name))
-        )
+        found = step_folders(self.checkpoint_dir)
         for _, path in found[: max(0, len(found) - limit)] if limit else []:
             shutil.rmtree(path, ignore_errors=True)
 

@@ -114,6 +114,26 @@ def lora_config(
     )
 
 
+def active_lora(args: LoraArgs | None) -> LoraArgs | None:
+    """``args`` when LoRA is on, else None; LoRA options without ``lora: true`` are refused (they
+    would be ignored and the whole model trained).
+
+    Raises:
+        ConfigError: naming the options and the fix.
+    """
+    if args is None or args.lora:
+        return args
+    from ..config import changed_fields, flags
+
+    given = changed_fields(args, ignore=("lora",))
+    if given:
+        raise ConfigError(
+            f"{flags(given)} set the LoRA adapter, but LoRA is off, so they would be ignored and "
+            "every weight trained; pass --lora to train a LoRA adapter, or drop them"
+        )
+    return None
+
+
 def apply_lora(
     model: torch.nn.Module, args: LoraArgs, new_keys: Iterable[str] = (), task: str = "seq_cls"
 ):

@@ -14,6 +14,8 @@ trackers and writes the output on the main process while the others wait. Both s
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +27,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Result", "Stage", "build_stage", "eval_batch_size", "save_on_main"]
+__all__ = [
+    "Result",
+    "Stage",
+    "build_stage",
+    "dataset_hash",
+    "eval_batch_size",
+    "run_fingerprint",
+    "save_on_main",
+]
 
 
 @dataclass
@@ -72,6 +82,34 @@ class Stage:
             total_params=self.total_params, global_step=fitted.global_step, epochs=fitted.epochs,
             best_step=fitted.best_step, stopped_early=fitted.stopped_early, history=fitted.history,
         )  # fmt: skip
+
+
+def dataset_hash(dataset) -> str:
+    """sha256 (16 hex digits) of every column of a tokenized dataset, in row order."""
+    digest = hashlib.sha256()
+    for column in sorted(dataset.column_names):
+        digest.update(column.encode())
+        digest.update(json.dumps(dataset[column][:], default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def run_fingerprint(
+    config: dict[str, Any] | None, datasets: dict[str, Any], world_size: int
+) -> dict:
+    """What determines a training run: its settings by ``section.field`` (less the fields marked
+    ``neutral``, e.g. ``out`` or ``progress_bar``, and the ``data`` section, whose effect the data
+    hashes cover), a hash of each dataset, and the number of processes (the global batch)."""
+    from .args import TrainArgs
+
+    neutral = {f.name for f in dataclasses.fields(TrainArgs) if f.metadata.get("neutral")}
+    found: dict[str, Any] = {"world_size": world_size}
+    for section, values in (config or {}).items():
+        if section != "data" and isinstance(values, dict):
+            found.update({f"{section}.{k}": v for k, v in values.items() if k not in neutral})
+    found.update(
+        {f"data.{name}": dataset_hash(ds) for name, ds in datasets.items() if ds is not None}
+    )
+    return json.loads(json.dumps(found, default=str))  # as it reads back from checkpoint.json
 
 
 def eval_batch_size(args: TrainArgs) -> int:
@@ -141,8 +179,14 @@ def build_stage(
         eval_dataloader=eval_dl, eval_fn=eval_fn, callbacks=[*unfreezer, *callbacks],
         checkpoint_dir=args.checkpoint_folder(), run_name=run_name,
         tracker_config=flat_config(config or {}),
+        fingerprint=lambda: run_fingerprint(
+            config, {"train": train_dataset, "eval": eval_dataset}, accelerator.num_processes
+        ),
     )  # fmt: skip
-    logger.info("%s: %d of %d parameters trainable", run_name, trainable, total)
+    logger.info(
+        "%s: %d process(es) (%s), %d of %d parameters trainable", run_name,
+        accelerator.num_processes, accelerator.distributed_type.value, trainable, total,
+    )  # fmt: skip
     return Stage(accelerator, loop, trainable, total, list(new_keys))
 
 
