@@ -83,6 +83,7 @@ def _run_textxfer(spec: dict, ds) -> float:
         batch_size=spec["batch_size"],
         lr=spec["lr"] * (10 if lora else 1),
         mixed_precision=spec["precision"],
+        warmup_ratio=0.0,  # as the Trainer side (its default): no warm-up
         eval_strategy="no",
         progress_bar=False,
         seed=0,

@@ -74,7 +74,7 @@ def test_every_command_takes_config_and_the_seed_flag_says_what_it_sets():
         if name == "data":
             command = command._subparsers._group_actions[0].choices["show"]
         flags = {opt for action in command._actions for opt in action.option_strings}
-        assert "--config" in flags, name
+        assert {"--config", "-q", "--quiet", "-v", "--verbose"} <= flags, name
     finetune = " ".join(sub.choices["finetune"].format_help().split())
     assert "[sets data.seed, train.seed]" in finetune and "--train.seed" in finetune
 

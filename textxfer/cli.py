@@ -2,23 +2,24 @@
 
 Each module defines ``register(subparsers)``, which adds its parser and sets ``func`` to the
 function that runs it. Options come from the config dataclasses (``textxfer.config``), so every
-command takes ``--config file.yaml`` with flag overrides. A user error (``TextxferError``) prints
-one line and exits with status 2; anything else is a bug and keeps its traceback.
+command takes ``--config file.yaml`` with flag overrides. ``-q`` / ``-v`` (before or after the
+command) set what the console shows; the rest goes to the run log, ``run.log`` in the run folder
+(``textxfer.console``). A user error (``TextxferError``) prints one line and exits with status 2;
+anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 
-from . import __version__
+from . import __version__, console
 from .errors import TextxferError
 
 # Order here is the order in --help.
 COMMAND_MODULES = (
-    "data", "augment", "baseline", "finetune", "adapt", "predict", "compare", "crossdomain", "wordnet",
+    "data", "augment", "baseline", "finetune", "fewshot", "adapt", "predict", "compare", "crossdomain", "wordnet",
 )  # fmt: skip
 
 
@@ -29,19 +30,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="Transfer learning on text: augment, baselines, fine-tune, adapt, compare.",
     )
     parser.add_argument("--version", action="version", version=f"textxfer {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)"
-    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"textxfer.commands.{name}").register(sub)
+    _add_verbosity(parser, top=True)
     return parser
 
 
-def _setup_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("textxfer").setLevel(min(level, logging.INFO))
+def _add_verbosity(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """``-q`` / ``-v`` on ``parser`` and every subcommand under it (a subcommand's default is
+    SUPPRESS, so ``textxfer -v finetune`` and ``textxfer finetune -v`` both count)."""
+    group = parser.add_argument_group("console")
+    group.add_argument(
+        "-v", "--verbose", action="count", default=0 if top else argparse.SUPPRESS,
+        help="also show textxfer's log and library warnings (-vv: debug); they always go to "
+        "run.log in the run folder",
+    )  # fmt: skip
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=False if top else argparse.SUPPRESS,
+        help="errors and the results only: no progress bars",
+    )  # fmt: skip
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                _add_verbosity(child)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,16 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2
-    _setup_logging(args.verbose)
+    console.configure(console.QUIET if args.quiet else args.verbose)
     from .io import release_all_outputs
 
+    error = None
     try:
         result = args.func(args)
     except TextxferError as err:
-        print(f"textxfer {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        error = err
     finally:
         release_all_outputs()
+        console.finish()
+    if error is not None:  # last, so that the error is the line a user reads
+        print(f"textxfer {args.command}: error: {error}", file=sys.stderr)
+        return 2
     return int(result or 0)
 
 

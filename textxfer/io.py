@@ -8,6 +8,7 @@ writes, with the same names everywhere::
     DIR/metrics.json       results
     DIR/config.yaml        every option used, by section (accepted back by the command's --config)
     DIR/train_log.jsonl    training records, one JSON object per line (when there are any)
+    DIR/run.log            the command's log and library warnings (CLI runs: ``textxfer.console``)
     DIR/...                the payload (model weights, tokenizer, pipeline, predictions)
 
 Output safety: ``prepare_output`` is the one check every writer goes through (``save_run`` calls it,
@@ -53,6 +54,7 @@ __all__ = [
     "atomic_file",
     "atomic_write_json",
     "atomic_write_text",
+    "cache_root",
     "file_fingerprint",
     "prepare_output",
     "read_json",
@@ -186,6 +188,7 @@ def save_run(
     """
     from . import __version__
     from .config import dump_yaml, to_sections
+    from .console import run_log
 
     prepare_output(folder, overwrite=overwrite, inputs=inputs)
     marker = {"kind": kind, **(info or {}), "textxfer_version": __version__}
@@ -202,6 +205,9 @@ def save_run(
             if Path(source).is_dir():
                 shutil.copytree(source, tmp / name)
         atomic_write_json(tmp / MARKER, marker)
+        log = run_log()
+        if log is not None:
+            log.attach(folder, tmp)
     return Path(folder)
 
 
@@ -457,3 +463,12 @@ def file_fingerprint(path: str | os.PathLike | None) -> str | None:
     stats = [(str(p.relative_to(target)) if target.is_dir() else p.name,
               p.stat().st_size, p.stat().st_mtime_ns) for p in files]  # fmt: skip
     return f"{target.resolve()}|{hashlib.sha256(repr(stats).encode()).hexdigest()[:16]}"
+
+
+CACHE_ENV = "TEXTXFER_CACHE"
+
+
+def cache_root() -> Path:
+    """Root of textxfer's caches: ``$TEXTXFER_CACHE``, else ``~/.cache/textxfer``."""
+    root = os.environ.get(CACHE_ENV)
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "textxfer"

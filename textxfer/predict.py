@@ -2,7 +2,9 @@
 
 Every model folder textxfer writes holds ``textxfer.json`` with at least ``{"kind": ...}``; the kind
 picks the loader below. A loader returns an object with ``label_names``, ``predict(texts) -> list[str]``
-and ``predict_proba(texts) -> np.ndarray`` (rows sum to 1, columns in ``label_names`` order).
+and ``predict_proba(texts) -> np.ndarray`` (rows sum to 1, columns in ``label_names`` order). A
+multi-label model (``multi_label`` true) predicts a list of names per text, and its probabilities
+are one per label (a row need not sum to 1).
 
 >>> from textxfer.predict import load_predictor
 >>> clf = load_predictor("runs/sst2-tfidf")          # doctest: +SKIP
@@ -27,6 +29,7 @@ from .io import MARKER, read_run_info
 LOADERS = {
     "baseline": "textxfer.baselines.persist:load_predictor",
     "finetune": "textxfer.finetune.io:load_predictor",
+    "fewshot": "textxfer.fewshot.io:load_predictor",
 }
 
 __all__ = ["LOADERS", "PredictArgs", "Predictor", "as_texts", "load_predictor", "model_info"]
@@ -36,7 +39,9 @@ __all__ = ["LOADERS", "PredictArgs", "Predictor", "as_texts", "load_predictor", 
 class PredictArgs(Args):
     """What ``textxfer predict`` labels and where the predictions go."""
 
-    model_dir: str | None = field(None, help="folder written by `textxfer baseline` or `finetune`")
+    model_dir: str | None = field(
+        None, help="folder written by `textxfer baseline`, `finetune` or `fewshot`"
+    )
     input: str | None = field(None, help="CSV/TSV/JSON/JSONL/Parquet file with a text column")
     text_column: str = field("text", help="text column of --input")
     out: str | None = field(None, help="write the predictions CSV here (default: print them)")
@@ -79,13 +84,13 @@ def model_info(folder: str | Path) -> dict[str, Any]:
     if info is None:
         raise DataError(
             f"{str(folder)!r} is not a textxfer model folder: expected {MARKER} in it (written by "
-            "`textxfer baseline` or `textxfer finetune`); pass the folder given as --out there"
+            "`textxfer baseline`, `finetune` or `fewshot`); pass the folder given as --out there"
         )
     if info.get("kind") not in LOADERS:
         raise DataError(
             f"{folder} holds a {info.get('kind')!r} run, which predicts no labels; `textxfer "
-            f"predict` takes folders of kind {sorted(LOADERS)} (from `textxfer baseline` or "
-            "`textxfer finetune`)"
+            f"predict` takes folders of kind {sorted(LOADERS)} (from `textxfer baseline`, "
+            "`finetune` or `fewshot`)"
         )
     return info
 

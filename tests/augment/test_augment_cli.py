@@ -66,10 +66,11 @@ def test_augment_recipe_main_with_a_preset(tiny_dataset_dir, tmp_path, capsys):
 
 
 def test_bench_runs_and_prints_the_comparison(tiny_dataset_dir, capsys):
-    argv = [str(tiny_dataset_dir), "--n-aug", "1", "--num-proc", "1", "2"]
+    argv = [str(tiny_dataset_dir), "--n-aug", "1", "--num-proc", "auto", "2"]
     assert _recipe("bench_augment").main(argv) == 0
     printed = capsys.readouterr().out
     assert "nlpaug loop (plain)" in printed and "vs nlpaug" in printed
     lines = [line for line in printed.splitlines() if line.startswith("textxfer ")]
     assert len(lines) == 4 and all(line.rstrip().endswith("x") for line in lines)
-    assert "speed-up of textxfer (num_proc 2) over the plain nlpaug loop" in printed
+    assert lines[0].split()[1] == "auto:1"  # 20 rows: one process
+    assert "speed-up of textxfer (num_proc auto:1) over the plain nlpaug loop" in printed

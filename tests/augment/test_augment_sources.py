@@ -113,7 +113,9 @@ def test_missing_gensim_nltk_nlpaug_name_the_extra(train, monkeypatch):
         MissingExtraError,
         match=r"WordNet synonyms needs the package 'nltk'.*pip install 'textxfer\[aug\]'",
     ):
-        augment(train, "synonym", use_cache=False)
+        augment(train, "eda_nlpaug", use_cache=False)
+    # textxfer's own WordNet ops read the synonym index, not NLTK's reader
+    assert augment(train, "synonym", n_aug=1, use_cache=False)["aug_op"][1] == "substitute:wordnet"
     monkeypatch.setitem(sys.modules, "nlpaug.augmenter.word", None)
     with pytest.raises(
         MissingExtraError, match=r"engine nlpaug\) needs the package 'nlpaug'.*'textxfer\[aug\]'"

@@ -141,10 +141,12 @@ def test_cli_baseline_then_predict(tiny_dataset_dir, tmp_path, capsys):
     assert main(argv) == 0
     assert "tfidf-lr on" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",  # the model card
         "config.yaml",
         "metrics.json",
         "pipeline.skops",
         "predictions.csv",
+        "run.log",  # the command's log (textxfer.console)
         "textxfer.json",
         "vocabularies.json",
     ]

@@ -50,6 +50,18 @@ def test_grid_runs_every_cell_and_writes_the_table(tiny_dataset_dir, tmp_path):
         "confusion_matrix.png",
     ):
         assert (out / name).stat().st_size > 500, name
+    md = (out / "report.md").read_text()
+    assert "- **evaluation**: test split, all 8 rows; the same rows for every cell" in md
+    assert "- **model**: default (sentence-transformers/all-MiniLM-L6-v2)" in md
+    assert f"- **config**: {out / 'config.yaml'}" in md and "n = 2 seeds" in md
+
+
+def test_report_states_a_capped_evaluation_split(tiny_dataset_dir, tmp_path):
+    compare(_args(tiny_dataset_dir, tmp_path, methods=["bow-lr"], sizes=["full"], seeds=[0],
+                  eval_limit=4), progress=False)  # fmt: skip
+    md = (tmp_path / "grid" / "report.md").read_text()
+    assert "test split, cut to 4 of 8 rows (a stratified sample, seed 42)" in md
+    assert "| bow-lr | none | 20 |" in md and "one seed per cell" in md
 
 
 class Interrupted(BaseException):

@@ -92,3 +92,70 @@ def test_learning_curve_axes_hold_the_summary(tmp_path, monkeypatch):
     assert list(data["finetune-full"].get_xdata()) == [16, 100]
     assert [round(y, 4) for y in data["finetune-full"].get_ydata()] == [0.7, 0.8]
     assert [round(y, 4) for y in data["tfidf-lr"].get_ydata()] == [0.6, 0.7]
+
+
+def _one_seed() -> pd.DataFrame:
+    table = _table()
+    return table[(table["seed"] == 0) & (table["status"] == "ok")]
+
+
+def test_one_seed_shows_no_plus_minus_and_says_so(tmp_path):
+    summary = summarize(_one_seed())
+    assert summary["sd"].isna().all()
+    md = format_table(summary)
+    assert "±" not in md.split("\n", 2)[2] and "| tfidf-lr | none | 16 | 0.5800 | 1 | 1.0 |" in md
+    write_report(_one_seed(), tmp_path)
+    assert "one seed per cell: values are single runs" in (tmp_path / "report.md").read_text()
+    two = tmp_path / "two"
+    write_report(_table(), two)
+    assert (
+        "mean ± sample sd over n = 2 seeds per cell; error bars are ± 1 sd"
+        in (two / "report.md").read_text()
+    )
+
+
+def test_header_states_dataset_model_evaluation_and_config(tmp_path):
+    context = {"dataset": "subj, built into textxfer", "model": "default (x/y)",
+               "evaluation": "test split, cut to 500 of 1,000 rows", "config": "out/config.yaml"}  # fmt: skip
+    write_report(_table(), tmp_path, context=context)
+    md = (tmp_path / "report.md").read_text()
+    assert md.startswith("# textxfer compare report: subj\n")
+    assert (
+        "- **evaluation**: test split, cut to 500 of 1,000 rows" in md
+        and "- **model**: default (x/y)" in md
+    )
+    html = (tmp_path / "report.html").read_text()
+    assert (
+        "<style>" in html
+        and "<dt>evaluation</dt><dd>test split, cut to 500 of 1,000 rows</dd>" in html
+    )
+
+
+def test_each_method_has_one_colour_in_both_plots_and_legends_sit_beside_the_axes(
+    tmp_path, monkeypatch
+):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from textxfer.compare import report
+
+    figs = []
+    monkeypatch.setattr(plt, "close", figs.append)
+    table = pd.concat([_table(), _table().assign(aug="eda", cell_id=lambda f: f.cell_id + "e")])
+    summary = summarize(table)
+    report.plot_learning_curves(summary, tmp_path / "lc.png")
+    report.plot_cost(summary, tmp_path / "cost.png")
+    curves, cost = (f.axes[0] for f in figs)
+    line_colours = {c.get_label(): to_hex(c.lines[0].get_color()) for c in curves.containers}
+    point_colours = {c.get_label(): to_hex(c.get_facecolor()[0]) for c in cost.collections}
+    assert line_colours == point_colours and len(line_colours) == 4
+    assert (
+        line_colours["tfidf-lr"] == line_colours["tfidf-lr + eda"] != line_colours["finetune-full"]
+    )
+    for fig, ax in ((figs[0], curves), (figs[1], cost)):
+        fig.canvas.draw()
+        legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+        assert legend.x0 >= axes.x1  # off the data

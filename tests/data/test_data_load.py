@@ -90,6 +90,17 @@ def test_limit_caps_every_split_stratified(shared_datasets):
     assert 40 <= sum(ds["train"]["label"]) <= 60
 
 
+def test_train_limit_caps_train_only(shared_datasets):
+    full = load_data("sst2")
+    ds = load_data("sst2", train_limit=500)
+    assert [len(ds[s]) for s in ("train", "dev", "test")] == [500, 872, 1821]
+    assert ds["dev"]["text"] == full["dev"]["text"] and ds["test"]["text"] == full["test"]["text"]
+    assert set(ds["train"]["text"]) <= set(full["train"]["text"])
+    share = sum(full["train"]["label"]) / len(full["train"])
+    assert abs(sum(ds["train"]["label"]) / 500 - share) < 0.01  # stratified
+    assert load_data("sst2", train_limit=500)["train"]["text"] == ds["train"]["text"]  # seeded
+
+
 # --- files and folders ------------------------------------------------------------------------------
 
 
@@ -168,7 +179,10 @@ def test_missing_file_or_folder(tmp_path):
 
 
 def test_unknown_dataset_name_lists_the_known_ones(shared_datasets):
-    with pytest.raises(DataError, match=r"dataset 'sst3' not found.*known local datasets.*sst2"):
+    with pytest.raises(
+        DataError,
+        match=r"dataset 'sst3' not found.*built in: \['subj'\]; in TEXTXFER_DATASETS=.*'sst2'",
+    ):
         load_data("sst3")
 
 

@@ -100,6 +100,21 @@ def test_evaluation_counts_every_sample_exactly_once(two_procs):
     assert two_procs["equivalence"]["test"]["n"] == TEST_ROWS
 
 
+def test_chunked_evaluation_counts_every_text_once_and_matches_one_process(two_procs, setup):
+    from collections import Counter
+
+    two = two_procs["chunked"]
+    assert two["n"] == TEST_ROWS and two["n_windows"] > TEST_ROWS
+    assert len(two["window_ids"]) == two["n_windows"]  # every window once, none repeated
+    assert set(two["window_ids"]) == set(range(TEST_ROWS))
+    bert, data, _ = setup
+    with ftutil.quiet():
+        one = dist_finetune.chunked_eval(str(bert), str(data))
+    assert Counter(two["window_ids"]) == Counter(one["window_ids"])
+    assert two["confusion_matrix"] == one["confusion_matrix"]
+    assert two["accuracy"] == one["accuracy"] and two["loss"] == pytest.approx(one["loss"])
+
+
 def test_resume_on_two_processes_matches_the_uninterrupted_run(two_procs):
     assert two_procs["interrupted"]
     whole, resumed = two_procs["whole"], two_procs["resumed"]

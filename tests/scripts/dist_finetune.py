@@ -85,6 +85,31 @@ def gathered_ids(bert: str, data: str) -> dict:
     return {"ids": pred["ids"].tolist(), "n_rows": len(test), "per_rank_batches": len(dl)}
 
 
+def chunked_eval(bert: str, data: str) -> dict:
+    """Evaluation of token windows (chunk_window 8, stride 4) of a seeded, untrained classifier:
+    the gathered window ids and the per-text metrics (``ftutil``-free so the test can redo it in
+    one process)."""
+    from accelerate.utils import set_seed
+    from transformers import AutoTokenizer, DataCollatorWithPadding
+
+    from textxfer.chunking import Chunking
+    from textxfer.data import load_data
+    from textxfer.finetune.task import build_classifier, encode, evaluate_split, gather_predictions
+    from textxfer.train.accel import eval_dataloader, make_accelerator
+
+    acc = make_accelerator(ftutil.train_args())
+    tok = AutoTokenizer.from_pretrained(bert)
+    test = encode(load_data(data), tok, 32, chunking=Chunking(8, 4))["test"]
+    set_seed(0)
+    model, _ = build_classifier(bert, ["positive", "negative"])
+    dl = acc.prepare_data_loader(eval_dataloader(test, 2, DataCollatorWithPadding(tok)))
+    model = acc.prepare(model)
+    ids = gather_predictions(acc, model, dl)["ids"].tolist()
+    metrics = evaluate_split(acc, model, dl, ["positive", "negative"])
+    keep = ("n", "accuracy", "macro_f1", "loss", "confusion_matrix")
+    return {"window_ids": ids, "n_windows": len(test), **{k: metrics[k] for k in keep}}
+
+
 def resume_runs(bert: str, data, work: Path) -> dict:
     from textxfer.finetune import finetune
     from textxfer.train.args import ModelArgs
@@ -153,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             "distributed_type": str(state.distributed_type),
             "equivalence": summary(equal),
             "gather": gathered_ids(args.bert, args.data),
+            "chunked": chunked_eval(args.bert, args.data),
             **resume_runs(args.bert, data, work),
         }
     if state.is_main_process:

@@ -96,10 +96,12 @@ def quiet(threads: int | None = 1):
 
 
 def train_args(**overrides):
-    """``TrainArgs`` for a fast tiny run (5 steps per epoch at batch 4 on 20 rows)."""
+    """``TrainArgs`` for a fast tiny run (5 steps per epoch at batch 4 on 20 rows); no warm-up and
+    evaluation each epoch, whatever the defaults rule would pick."""
     from textxfer.train.args import TrainArgs
 
-    values = dict(epochs=3, batch_size=4, lr=3e-3, scheduler="constant", progress_bar=False, seed=0)
+    values = dict(epochs=3, batch_size=4, lr=3e-3, scheduler="constant", progress_bar=False, seed=0,
+                  warmup_ratio=0.0, eval_strategy="epoch")  # fmt: skip
     values.update(overrides)
     return TrainArgs(**values)
 
@@ -122,3 +124,40 @@ def crash_at(step: int):
                 raise Interrupt(f"stopped at step {step}")
 
     return CrashAt()
+
+
+# A tiny 3-label multi-label set: 12 train, 4 dev, 4 test rows (label sets as delimited strings).
+MULTI_LABEL_ROWS = [
+    ("funny jokes and big laughs", "comedy"),
+    ("sad tears and a slow loss", "drama"),
+    ("a scary ghost and blood", "horror"),
+    ("funny laughs then sad tears", "comedy,drama"),
+    ("a scary ghost with funny jokes", "comedy,horror"),
+    ("sad loss and a scary ghost", "drama,horror"),
+    ("big laughs and funny jokes all night", "comedy"),
+    ("tears of loss in a sad home", "drama"),
+    ("blood and a scary night ghost", "horror"),
+    ("funny jokes sad tears scary ghost", "comedy,drama,horror"),
+    ("laughs and jokes and tears", "comedy,drama"),
+    ("blood ghost and scary laughs", "comedy,horror"),
+    ("funny big laughs", "comedy"),
+    ("sad tears of loss", "drama"),
+    ("scary blood ghost", "horror"),
+    ("funny jokes and sad tears", "comedy,drama"),
+    ("jokes and funny laughs", "comedy"),
+    ("a sad slow loss", "drama"),
+    ("a ghost of scary blood", "horror"),
+    ("scary ghost and sad loss", "drama,horror"),
+]
+
+
+def write_multilabel(folder: Path) -> Path:
+    """train (12 rows), dev (4) and test (4) CSVs of ``MULTI_LABEL_ROWS`` in ``folder``."""
+    folder = Path(folder)
+    for name, part in (
+        ("train", MULTI_LABEL_ROWS[:12]),
+        ("dev", MULTI_LABEL_ROWS[12:16]),
+        ("test", MULTI_LABEL_ROWS[16:]),
+    ):
+        write_csv(folder / f"{name}.csv", part)
+    return folder

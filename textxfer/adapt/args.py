@@ -21,6 +21,8 @@ from ..errors import ConfigError
 from ..train.args import TrainArgs
 
 MLM_METRICS = ("perplexity", "loss")
+HEAD_WARMUP = 0.3  # see textxfer.adapt.head for why a fresh head trains alone first
+FRESH_HEAD_LR = 1e-3
 
 __all__ = ["AdaptArgs", "MLMTrainArgs", "MLM_METRICS"]
 
@@ -69,12 +71,26 @@ class MLMTrainArgs(TrainArgs):
     """How to train the MLM stage: ``TrainArgs`` with masked-LM defaults."""
 
     epochs: int = field(1, help="passes over the adaptation texts")
+    lr: float = field(5e-5, help="peak learning rate of the masked-LM stage")
     warmup_ratio: float = field(0.06, help="fraction of the steps spent warming up")
     eval_strategy: str = field(
         "no", help="evaluate held-out perplexity each epoch, every eval_steps, or no"
     )
     best_metric: str = field("perplexity", help="held-out metric that picks the best model")
     load_best: bool = field(False, help="end with the best weights seen on the held-out texts")
+    freeze_embeddings: bool = field(
+        True,
+        help="never train the embedding layer: the word embeddings are the masked-LM decoder too "
+        "(tied), and Adam would move every vocabulary row each step, seen in the texts or not",
+    )
+    head_warmup: float = field(
+        HEAD_WARMUP,
+        help="share of the steps that train only a freshly initialised masked-LM head, the "
+        "encoder frozen (0: none; a checkpoint with its own head never warms up)",
+    )
+    fresh_head_lr: float | None = field(
+        FRESH_HEAD_LR, help="learning rate of a freshly initialised masked-LM head (null: lr)"
+    )
 
     def validate(self) -> None:
         super().validate()
@@ -82,6 +98,15 @@ class MLMTrainArgs(TrainArgs):
             raise ConfigError(
                 f"best_metric must be one of {list(MLM_METRICS)} for masked-LM adaptation, found "
                 f"{self.best_metric!r}; pass --best-metric perplexity"
+            )
+        if not 0.0 <= float(self.head_warmup) < 1.0:
+            raise ConfigError(
+                f"head_warmup must be in [0, 1), found {self.head_warmup!r}; the encoder needs "
+                "some steps, e.g. --head-warmup 0.3 (0 trains head and encoder from step 0)"
+            )
+        if self.fresh_head_lr is not None and not float(self.fresh_head_lr) > 0:
+            raise ConfigError(
+                f"fresh_head_lr must be > 0 or null, found {self.fresh_head_lr!r}; e.g. --fresh-head-lr 1e-3"
             )
         if self.class_weights != "none":
             raise ConfigError(

@@ -4,6 +4,7 @@ frozen-feature baselines all load.
 Layout (written atomically)::
 
     DIR/config.json, model.safetensors, tokenizer files   the adapted model (LoRA: merged)
+    DIR/README.md          the model card (``textxfer.card``)
     DIR/textxfer.json      {"kind": "adapted", base_model, method, source, ...}
     DIR/metrics.json       perplexity before/after, steps, seconds, text counts
     DIR/train_log.jsonl    training-loss records and the held-out evaluations
@@ -66,6 +67,7 @@ def save_adapted(
         model.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
         _carry_base_weights(base_model, model, unexpected_keys, tmp)
+        model_card(info, metrics, config).write(tmp)
 
     save_run(
         folder, kind=KIND, info={"base_model": base_model, **info}, metrics=metrics,
@@ -73,6 +75,44 @@ def save_adapted(
     )  # fmt: skip
     logger.info("saved the adapted model to %s", folder)
     return Path(folder)
+
+
+def model_card(info: dict[str, Any], metrics: dict[str, Any], config: dict[str, Any]):
+    """The card of an adapted encoder: where its texts came from, perplexity before and after."""
+    from ..card import ModelCard, base_model_id, dataset_ids, describe_dataset
+
+    base = base_model_id(info.get("model"))
+    names = [info.get("dataset"), info.get("target")]
+    source = info.get("source", "texts")
+    lines = [
+        f"texts: {source}"
+        + (f", from {describe_dataset(names[1] or names[0])}" if any(names) else "")
+    ]
+    lines.append(f"{metrics['n_train_texts']:,} texts trained on, {metrics['n_heldout_texts']:,} "
+                 "held out for perplexity (never a test text of the task)")  # fmt: skip
+    if info.get("fresh_mlm_head"):
+        lines.append("the base checkpoint has no masked-LM head: a fresh one was initialised and "
+                     "trained with the encoder (the perplexity before is that of the untrained head)")  # fmt: skip
+    results = {
+        "held-out, before": {"perplexity": metrics["perplexity_before"]},
+        "held-out, after": {"perplexity": metrics["perplexity_after"], "n": metrics["n_heldout_texts"]},
+    }  # fmt: skip
+    load = (
+        "from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification\n\n"
+        'mlm = AutoModelForMaskedLM.from_pretrained("THIS_FOLDER_OR_REPO")\n'
+        "# or fine-tune from it: textxfer finetune DATASET --model THIS_FOLDER\n"
+        'classifier = AutoModelForSequenceClassification.from_pretrained("THIS_FOLDER_OR_REPO", num_labels=2)'
+    )
+    return ModelCard(
+        title=f"{base or info.get('model')} adapted to {names[1] or names[0] or 'new text'}",
+        summary=f"`{base or info.get('model')}` after continued masked-LM pretraining "
+        f"({info.get('method', 'full')}, {metrics['global_step']} steps) with textxfer: a starting "
+        "point for fine-tuning on the same domain.",
+        library="transformers", pipeline_tag="fill-mask",
+        tags=["fill-mask", "domain-adaptation", *(["lora"] if info.get("method") == "lora" else [])],
+        base_model=base, datasets=dataset_ids(*names), results=results, data=lines,
+        config=config, how_to_load=load,
+    )  # fmt: skip
 
 
 def _base_weight_names(model, unexpected: list[str]) -> dict[str, str]:

@@ -43,7 +43,10 @@ def run_adapt_finetune(run: MethodRun) -> MethodResult:
     folder = run.work_dir / "adapted"
     mlm = dataclasses.replace(c["mlm"], out=str(folder), overwrite=True)  # the cell's scratch
     texts = adaptation_corpus(run.dataset, run.eval_split, run.unlabeled)
-    adapted = adapt(c["model"], texts, c["adapt"], mlm)
+    encoder = dataclasses.replace(
+        c["model"], chunk_window=None, chunk_stride=None
+    )  # MLM: no windows
+    adapted = adapt(encoder, texts, c["adapt"], mlm)
     tuned = dataclasses.replace(c["model"], model=str(folder))
     result = run_finetune(dataclasses.replace(run, configs={**c, "model": tuned}))
     shutil.rmtree(folder, ignore_errors=True)

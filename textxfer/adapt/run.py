@@ -8,8 +8,10 @@ plain checkpoint that ``AutoModelForMaskedLM``, ``finetune`` (``--model DIR``) a
 baselines (``model=DIR``) load.
 
 Checkpoints without a masked-LM head (e.g. the offline default all-MiniLM-L6-v2) get a freshly
-initialised head, which is logged and recorded (``fresh_mlm_head`` in ``metrics.json``). The
-output folder is described in ``textxfer.adapt.io``.
+initialised head, which is logged and recorded (``fresh_mlm_head`` in ``metrics.json``); it trains
+alone for the first ``head_warmup`` share of the steps, at its own rate ``fresh_head_lr``, before
+the encoder joins (``textxfer.adapt.head``), and the tied word embeddings stay fixed
+(``freeze_embeddings``). The output folder is described in ``textxfer.adapt.io``.
 
 >>> from textxfer.adapt import AdaptArgs, MLMTrainArgs, adapt
 >>> from textxfer.data import DataArgs
@@ -43,6 +45,7 @@ from ..train.args import LoraArgs, ModelArgs
 from ..train.lora import active_lora
 from ..train.stage import Result, build_stage, save_on_main
 from .args import AdaptArgs, MLMTrainArgs
+from .head import HeadWarmup, fresh_parameters
 from .mlm import (
     MaskedLMLoss,
     MLMCollator,
@@ -130,8 +133,10 @@ def load_mlm_model(model_path: str):
     """
     from transformers import AutoModelForMaskedLM
 
+    from ..models import load_pretrained
+
     try:
-        model, info = AutoModelForMaskedLM.from_pretrained(model_path, output_loading_info=True)
+        model, info = load_pretrained(AutoModelForMaskedLM, model_path)
     except ValueError as err:
         raise ConfigError(
             f"{model_path} cannot be loaded as a masked LM ({err}); adaptation needs an encoder "
@@ -142,7 +147,8 @@ def load_mlm_model(model_path: str):
     if fresh:
         logger.warning(
             "%s has no masked-LM head: a fresh head was initialised (%d tensors, e.g. %s); the "
-            "perplexity before adaptation is that of the untrained head, which trains with the encoder",
+            "perplexity before adaptation is that of the untrained head, which trains alone first "
+            "(head_warmup)",
             model_path,
             len(fresh),
             fresh[0],
@@ -185,6 +191,11 @@ def adapt(
         raise ConfigError("adapt writes a model folder; pass --out DIR (train_args.out)")
     inputs = [local_model_path(model_args.model), *_source_paths(texts_or_dataset)]
     prepare_output(train_args.out, overwrite=train_args.overwrite, inputs=inputs)
+    if model_args.chunk_window is not None:
+        raise ConfigError(
+            "chunk_window cuts texts for classification (finetune, features-*); masked-LM "
+            "adaptation trains on texts cut to max_length: drop --chunk-window here"
+        )
     start = time.perf_counter()
     texts, evaluation, source = resolve_texts(texts_or_dataset)
     texts = _prepare_texts(texts, adapt_args)
@@ -205,9 +216,11 @@ def adapt(
     config = {"model": model_args, "data": _data_section(texts_or_dataset), "adapt": adapt_args,
               "train": train_args, "lora": lora}  # fmt: skip
     loaded: dict[str, Any] = {}
+    warmup = HeadWarmup([], train_args.head_warmup)
 
     def build_model():
         loaded["model"], loaded["fresh"], loaded["unexpected"] = load_mlm_model(model_path)
+        warmup.fresh_keys = loaded["fresh"]  # no fresh head: no warm-up
         return loaded["model"], loaded["fresh"]
 
     def eval_fn(model, dataloader):
@@ -216,8 +229,8 @@ def adapt(
     stage = build_stage(
         accelerator, train_args, build_model=build_model, train_dataset=train_ds,
         collate=MLMCollator(tokenizer), loss_fn=MaskedLMLoss(masker), lora=lora, lora_task="mlm",
-        eval_dataset=held_ds, eval_fn=eval_fn, callbacks=callbacks, run_name="adapt",
-        config=to_sections(config),
+        eval_dataset=held_ds, eval_fn=eval_fn, callbacks=[warmup, *callbacks], run_name="adapt",
+        config=to_sections(config), own_lr=lambda model: _head_lr(model, loaded["fresh"], train_args),
     )  # fmt: skip
     loop = stage.loop
     before = eval_fn(loop.model, loop.eval_dataloader)
@@ -258,6 +271,13 @@ def _source_paths(source) -> list:
     if isinstance(source, DataArgs):
         return input_paths(source)
     return [dataset_path(str(source))] if isinstance(source, (str, os.PathLike)) else []
+
+
+def _head_lr(model, fresh_keys: list[str], args: MLMTrainArgs) -> dict[str, float]:
+    """``{name: fresh_head_lr}`` for the fresh head's parameters (empty without one)."""
+    if args.fresh_head_lr is None:
+        return {}
+    return {name: float(args.fresh_head_lr) for name in fresh_parameters(model, fresh_keys)}
 
 
 def _data_section(source) -> DataArgs | None:

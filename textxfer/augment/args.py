@@ -32,7 +32,8 @@ class AugmentArgs(Args):
     )
     seed: int = field(42, help="seed: each copy's randomness comes from (seed, row id, copy)")
     num_proc: int | None = field(
-        None, help="worker processes for the cheap ops (default: all cores on large data, else 1)"
+        None,
+        help="worker processes for the cheap ops (default: from the measured cost; 1 on small data)",
     )
     keep_original: bool = field(True, help="keep each original row before its augmented copies")
     aug_cache_dir: str | None = field(
@@ -89,7 +90,7 @@ class AugmentInfo:
     n_aug: int
     alpha: float
     rows: int
-    num_proc: int
+    num_proc: int  # processes used (chosen when num_proc was None); 0 on a cache hit
     seconds: float
     cache_hit: bool
     cache_path: str | None

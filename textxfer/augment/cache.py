@@ -12,23 +12,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
-from ..io import atomic_dir, atomic_write_json, file_fingerprint
+from ..io import CACHE_ENV, atomic_dir, atomic_write_json, cache_root, file_fingerprint
 from .recipes import Recipe
 
 logger = logging.getLogger(__name__)
 
-CACHE_ENV = "TEXTXFER_CACHE"
+__all__ = ["CACHE_ENV", "cache_key", "count_entries", "default_cache_dir", "entry", "load", "save"]
+
 CACHE_VERSION = 2
 
 
 def default_cache_dir() -> Path:
     """``$TEXTXFER_CACHE/augment``, else ``~/.cache/textxfer/augment``."""
-    root = os.environ.get(CACHE_ENV)
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "textxfer") / "augment"
+    return cache_root() / "augment"
 
 
 def fingerprint(dataset) -> str:

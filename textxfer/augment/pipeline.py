@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,6 @@ from .args import AugmentArgs, AugmentInfo
 from .recipes import Recipe, eda_defaults
 
 logger = logging.getLogger(__name__)
-
-AUTO_PARALLEL_ROWS = 20_000  # below this many new rows, starting processes costs more than it saves
 
 __all__ = [
     "augment",
@@ -63,12 +60,6 @@ def _check_input(dataset) -> None:
         )
 
 
-def _resolve_num_proc(num_proc: int | None, new_rows: int) -> int:
-    if num_proc is not None:
-        return num_proc
-    return 1 if new_rows < AUTO_PARALLEL_ROWS else max(1, min(os.cpu_count() or 1, 8))
-
-
 def _copies_and_alpha(args: AugmentArgs, n_rows: int) -> tuple[int, float]:
     """``n_aug`` and ``alpha`` as given, else from EDA's table for ``n_rows``."""
     default_alpha, default_n = eda_defaults(n_rows)
@@ -78,13 +69,14 @@ def _copies_and_alpha(args: AugmentArgs, n_rows: int) -> tuple[int, float]:
     return n_aug, default_alpha if args.alpha is None else float(args.alpha)
 
 
-def _compute(dataset, args: AugmentArgs, recipe: Recipe, n_aug: int, alpha: float, num_proc: int):
+def _compute(dataset, args: AugmentArgs, recipe: Recipe, n_aug: int, alpha: float):
+    """``(augmented dataset, processes used)``."""
     from .runner import Runner, run
     from .sources import build_ops
 
     texts = [t if isinstance(t, str) else "" for t in dataset["text"][:]]
     ops = build_ops(recipe, alpha, texts, args)
-    return run(dataset, Runner(recipe, ops, args.seed, n_aug, args.keep_original), num_proc)
+    return run(dataset, Runner(recipe, ops, args.seed, n_aug, args.keep_original), args.num_proc)
 
 
 def augment_with_info(dataset, args: AugmentArgs):
@@ -99,9 +91,8 @@ def augment_with_info(dataset, args: AugmentArgs):
     n_aug, alpha = _copies_and_alpha(args, len(dataset))
     key = augment_cache.cache_key(args, recipe, augment_cache.fingerprint(dataset), n_aug, alpha)
     folder = augment_cache.entry(args.cache_path, recipe, key)
-    num_proc = _resolve_num_proc(args.num_proc, len(dataset) * n_aug)
 
-    def info(out, hit: bool) -> AugmentInfo:
+    def info(out, hit: bool, num_proc: int = 0) -> AugmentInfo:
         seconds, where = time.perf_counter() - start, str(folder) if args.use_cache else None
         return AugmentInfo(
             recipe.name, len(dataset), n_aug, alpha, len(out), num_proc, seconds, hit, where, key
@@ -110,11 +101,11 @@ def augment_with_info(dataset, args: AugmentArgs):
     cached = augment_cache.load(folder) if args.use_cache else None
     if cached is not None:
         return cached, info(cached, True)
-    out = _compute(dataset, args, recipe, n_aug, alpha, num_proc)
+    out, num_proc = _compute(dataset, args, recipe, n_aug, alpha)
     if args.use_cache:
         meta = {"recipe": recipe.to_dict(), "n_aug": n_aug, "alpha": alpha, "key": key}
         out = augment_cache.save(out, folder, meta | {"args": dataclasses.asdict(args)})
-    result = info(out, False)
+    result = info(out, False, num_proc)
     logger.info(
         "augment: %s, %d rows -> %d (n_aug %d, alpha %g, num_proc %d) in %.1fs",
         recipe.name, len(dataset), len(out), n_aug, alpha, num_proc, result.seconds,
@@ -141,7 +132,8 @@ def augment(
             ``AugmentArgs`` (then the other arguments, when given, override its fields).
         n_aug: augmented copies per row (default: EDA's table by size: 16 / 8 / 4).
         seed: seed (default 42); output is identical for any ``num_proc``.
-        num_proc: worker processes (default: all cores on large data, else 1).
+        num_proc: worker processes (default: chosen from the measured cost: 1 on small data,
+            up to the idle cores on large data).
         keep_original: keep the original rows (default True).
         **options: other ``AugmentArgs`` fields: ``alpha``, ``cache_dir``, ``use_cache``,
             ``w2v_model``, ``mlm_model``, ``wordnet_dir``, ``batch_size``, ``device``.

@@ -9,14 +9,22 @@ depends neither on ``num_proc`` nor on chunk or batch boundaries.
 A plain fork pool rather than ``datasets.map(num_proc=...)``: the latter also starts a manager
 process, pickles the ops with dill and writes every shard to Arrow files, which cost 30-50%
 more CPU in the workers than the ops themselves on sst2; here the overhead is ~5-10%.
+
+With ``num_proc=None`` the worker count comes from measured cost: the first chunks run in the
+calling process for ``PROBE_SECONDS``, their rate estimates the rest, and ``choose_num_proc``
+starts a pool only when every worker gets at least ``MIN_SECONDS_PER_PROC`` of work, on cores
+that other processes leave idle. Small inputs (1,000 sst2 rows: ~0.3 s) therefore run in one
+process, where a pool's start-up and result transfer would cost more than they save.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import random
 import threading
+import time
 
 from .ops import isolated_global_random
 from .recipes import Recipe
@@ -27,7 +35,11 @@ MARKER_COLUMNS = ("is_augmented", "source_id", "aug_index", "aug_op")
 COLUMNS = ("text", "label", *MARKER_COLUMNS, "_mask")
 CHUNK_ROWS = 500  # source rows per task: small enough for a smooth progress bar and balance
 CONTEXTUAL_ROWS = 1000  # rows handed to a contextual op at a time (it batches inside)
+PROBE_SECONDS = 0.1  # auto num_proc: serial work timed before choosing (its output is kept)
+MIN_SECONDS_PER_PROC = 1.0  # auto num_proc: least estimated work that pays for one more process
+MAX_AUTO_PROCS = 8
 
+_clock = time.perf_counter
 _SHARED: dict = {}  # what forked workers read: the runner and the columns
 _LOCK = threading.Lock()
 
@@ -127,6 +139,38 @@ def _features(label_feature):
     )
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _load_average() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+
+
+def choose_num_proc(serial_seconds: float, cores: int, load: float) -> int:
+    """Worker processes for ``serial_seconds`` of estimated single-process work.
+
+    Args:
+        serial_seconds: the measured rate times the rows left.
+        cores: cores this process may use (``available_cores()``).
+        load: the 1-minute load average, this process included (it is busy measuring).
+
+    Returns:
+        1 unless each worker gets at least ``MIN_SECONDS_PER_PROC`` of work, and never more than
+        the cores that other processes leave idle (or ``MAX_AUTO_PROCS``).
+
+    >>> choose_num_proc(0.3, cores=8, load=1.0), choose_num_proc(30.0, cores=8, load=1.0)
+    (1, 8)
+    """
+    idle = int(cores - max(0.0, load - 1.0) + 0.5)
+    by_work = int(serial_seconds / MIN_SECONDS_PER_PROC)
+    return max(1, min(idle, by_work, MAX_AUTO_PROCS))
+
+
 def _chunk_size(n: int, num_proc: int, most: int = CHUNK_ROWS) -> int:
     """Rows per task: at most ``most``, and at least 4 tasks per process when there are rows."""
     return max(1, min(most, -(-n // (4 * max(num_proc, 1)))))
@@ -145,10 +189,10 @@ def _apply_task(task: tuple) -> list[str]:
 
 def _map_chunks(fn, tasks: list[tuple], num_proc: int, desc: str) -> list:
     """``[fn(t) for t in tasks]``, in order, over ``num_proc`` forked processes when > 1."""
-    from datasets.utils import tqdm
+    from ..console import progress
 
     results = []
-    with tqdm(total=len(tasks), desc=desc, unit="chunk") as bar:
+    with progress(total=len(tasks), desc=desc, unit="chunk") as bar:
         if num_proc <= 1 or len(tasks) < 2:
             for task in tasks:
                 results.append(fn(task))
@@ -163,31 +207,37 @@ def _map_chunks(fn, tasks: list[tuple], num_proc: int, desc: str) -> list:
     return results
 
 
-def run(dataset, runner: Runner, num_proc: int):
+def run(dataset, runner: Runner, num_proc: int | None):
     """Expand ``dataset`` into originals + copies and apply the ops phase by phase.
 
+    Args:
+        num_proc: worker processes, or ``None`` to choose them from measured cost.
+
     Returns:
-        A ``datasets.Dataset`` with ``text``, ``label`` and the marker columns.
+        ``(datasets.Dataset with text, label and the marker columns, processes used)``.
     """
-    if "fork" not in multiprocessing.get_all_start_methods() and num_proc > 1:
-        logger.warning("augment: no fork start method here; running in one process")
+    if "fork" not in multiprocessing.get_all_start_methods() and num_proc != 1:
+        if num_proc is not None:
+            logger.warning("augment: no fork start method here; running in one process")
         num_proc = 1
     steps = phases(runner.ops)
     first = steps.pop(0)[1] if steps and steps[0][0] == "cheap" else []
     texts, labels = dataset["text"][:], dataset["label"][:]
     with _LOCK:  # one run at a time per process: workers read the module-level _SHARED
-        columns = _run_locked(runner, texts, labels, first, steps, num_proc)
+        columns, num_proc = _run_locked(runner, texts, labels, first, steps, num_proc)
     del columns["_mask"]
-    return _to_dataset(columns, _features(dataset.features["label"]))
+    return _to_dataset(columns, _features(dataset.features["label"])), num_proc
 
 
-def _run_locked(runner: Runner, texts, labels, first, steps, num_proc: int) -> dict:
+def _run_locked(runner: Runner, texts, labels, first, steps, num_proc: int | None):
     _SHARED.update(runner=runner, texts=texts, labels=labels)
     try:
-        size = _chunk_size(len(texts), num_proc)
+        size = _chunk_size(len(texts), num_proc or available_cores())
         chunks = [(a, min(a + size, len(texts)), first) for a in range(0, len(texts), size)]
+        parts, num_proc = _probe(chunks, len(texts)) if num_proc is None else ([], num_proc)
+        parts += _map_chunks(_expand_task, chunks[len(parts) :], num_proc, "augment")
         columns: dict[str, list] = {c: [] for c in COLUMNS}
-        for part in _map_chunks(_expand_task, chunks, num_proc, "augment"):
+        for part in parts:
             for column, values in part.items():
                 columns[column].extend(values)
         _SHARED["columns"] = columns
@@ -195,7 +245,20 @@ def _run_locked(runner: Runner, texts, labels, first, steps, num_proc: int) -> d
             _run_phase(runner, columns, kind, stages, num_proc)
     finally:
         _SHARED.clear()
-    return columns
+    return columns, num_proc
+
+
+def _probe(chunks: list[tuple], n_rows: int) -> tuple[list[dict], int]:
+    """Run chunks in this process for ``PROBE_SECONDS``; choose the workers for the rest."""
+    parts, start, seconds = [], _clock(), 0.0
+    while len(parts) < len(chunks) and seconds < PROBE_SECONDS:
+        parts.append(_expand_task(chunks[len(parts)]))
+        seconds = _clock() - start
+    done = chunks[len(parts) - 1][1] if parts else 0
+    left = seconds / max(done, 1) * (n_rows - done)
+    num_proc = choose_num_proc(left, available_cores(), _load_average())
+    logger.debug("augment: %.2fs for %d rows, ~%.1fs left: %d process(es)", seconds, done, left, num_proc)  # fmt: skip
+    return parts, num_proc
 
 
 def _to_dataset(columns: dict[str, list], features):
@@ -209,11 +272,11 @@ def _to_dataset(columns: dict[str, list], features):
 
 
 def _run_phase(runner: Runner, columns: dict, kind: str, stages: list[int], num_proc: int) -> None:
-    from datasets.utils import tqdm
+    from ..console import progress
 
     n = len(columns["text"])
     if kind == "contextual":
-        for start in tqdm(range(0, n, CONTEXTUAL_ROWS), desc="augment (contextual ops)"):
+        for start in progress(range(0, n, CONTEXTUAL_ROWS), desc="augment (contextual ops)"):
             runner.apply_contextual(columns, start, min(start + CONTEXTUAL_ROWS, n), stages[0])
         return
     step = _chunk_size(n, num_proc, CHUNK_ROWS * (runner.n_aug + runner.keep))

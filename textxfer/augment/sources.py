@@ -18,7 +18,8 @@ from ..io import atomic_file
 from ..models import load_word_vectors
 from .ops import WordOp, token_info, vocabulary, word_key
 from .recipes import OpSpec, Recipe
-from .wordnet import has_pos_tagger, load_wordnet, synonym_table
+from .wnindex import synonym_table
+from .wordnet import has_pos_tagger
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def wordnet_source(vocab: set[str], root: str | None, pos_tagger: bool | None):
             "pos_tagger: true needs NLTK's 'averaged_perceptron_tagger_eng' data, not found; "
             "install it with nltk.download or set pos_tagger: false"
         )
-    table = synonym_table(vocab, load_wordnet(root), by_pos=use_tagger)
+    table = synonym_table(vocab, root, by_pos=use_tagger)
     logger.info("WordNet synonyms for %d of %d words", len(table), len(vocab))
     return table, (_nltk_tagger if use_tagger else None)
 

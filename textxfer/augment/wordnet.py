@@ -7,23 +7,23 @@ which has no offline source. Debian ships the WordNet 3.0 database (``wordnet-ba
 
 ``textxfer wordnet setup --apt`` does that (``make install`` runs it): it installs the
 Debian packages with apt-get only when the data is missing and apt-get is there (as root), and
-copies the files into ``.venv/nltk_data``, a folder NLTK searches by default.
+copies the files into ``.venv/nltk_data``, a folder NLTK searches by default, and builds the
+synonym index that textxfer's own ops read (``wnindex``: NLTK's reader is loaded only for nlpaug).
 
->>> from textxfer.augment.wordnet import load_wordnet, synonym_table
->>> table = synonym_table(["film", "great"], load_wordnet())   # doctest: +SKIP
->>> table["film"][:3]                                          # doctest: +SKIP
-('movie', 'picture', 'moving picture')
+>>> from textxfer.augment.wordnet import find_wordnet, load_wordnet
+>>> reader = load_wordnet(find_wordnet())                   # doctest: +SKIP
+>>> reader.synsets("film")[0].lemma_names()[:2]             # doctest: +SKIP
+['movie', 'film']
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import MissingSourceError, require
@@ -84,17 +84,37 @@ def is_complete(folder: Path) -> bool:
     return all((folder / name).is_file() for name in (*WORDNET_FILES, "lexnames"))
 
 
+def nltk_data_path() -> list[str]:
+    """The folders NLTK searches for its data, without importing NLTK where it is not loaded yet.
+
+    ``import nltk`` takes seconds (it imports scikit-learn and much more) and textxfer's own ops
+    only need to find files; NLTK's default list is rebuilt here (``nltk.data.path`` as NLTK 3.x
+    sets it on Linux and macOS; a test compares them). Once NLTK is imported, its list (which a
+    user may have changed) is used, and on Windows NLTK is always asked.
+    """
+    if "nltk.data" in sys.modules or sys.platform.startswith("win"):
+        try:
+            import nltk.data
+        except ImportError:
+            return [str(default_target().parents[1])]
+        return list(nltk.data.path)
+    path = [os.path.expanduser(d) for d in os.environ.get("NLTK_DATA", "").split(os.pathsep) if d]
+    if "APPENGINE_RUNTIME" not in os.environ and os.path.expanduser("~/") != "~/":
+        path.append(os.path.expanduser("~/nltk_data"))
+    prefix = sys.prefix
+    path += [os.path.join(prefix, "nltk_data"), os.path.join(prefix, "share", "nltk_data")]
+    path += [os.path.join(prefix, "lib", "nltk_data")]
+    path += [f"/usr/{d}nltk_data" for d in ("share/", "local/share/", "lib/", "local/lib/")]
+    return path
+
+
 def find_wordnet(root: str | os.PathLike | None = None) -> Path | None:
     """The WordNet corpus folder: ``root``, else ``$TEXTXFER_WORDNET``, else NLTK's data path."""
     explicit = root or os.environ.get(WORDNET_ENV)
     if explicit:
         path = Path(explicit).expanduser()
         return path if is_complete(path) else None
-    try:
-        import nltk.data
-    except ImportError:
-        return default_target() if is_complete(default_target()) else None
-    for base in nltk.data.path:
+    for base in nltk_data_path():
         path = Path(base) / "corpora" / "wordnet"
         if is_complete(path):
             return path
@@ -205,90 +225,15 @@ def load_wordnet(root: str | os.PathLike | None = None):
 
 def has_pos_tagger() -> bool:
     """Whether NLTK's English POS tagger data is installed (it cannot be downloaded here)."""
-    try:
-        import nltk.data
-
-        nltk.data.find(TAGGER_RESOURCE)
-    except (ImportError, LookupError):
+    if importlib.util.find_spec("nltk") is None:
         return False
-    return True
+    name = TAGGER_RESOURCE.rstrip("/")
+    return any(
+        Path(base, name).is_dir() or Path(base, f"{name}.zip").is_file()
+        for base in nltk_data_path()
+    )
 
 
 def penn_to_wordnet(tag: str) -> str | None:
     """Penn Treebank tag -> WordNet POS letter (``n v a r``), None for other tags."""
     return {"N": "n", "V": "v", "J": "a", "R": "r"}.get(tag[:1])
-
-
-_ADJ_MARKER = re.compile(r"\([a-z]+\)$")  # "galore(ip)": adjective position markers
-
-
-class _LemmaNames:
-    """Lemma names of a synset read straight from ``data.<pos>`` (no full Synset objects).
-
-    Parsing whole synsets (pointers, frames, gloss) dominates NLTK's ``synsets`` on a large
-    vocabulary; only the names are needed here. WordNet data lines read
-    ``offset lex_filenum ss_type w_cnt(hex) word lex_id [word lex_id ...] ...``.
-    """
-
-    _FILES = {"n": "data.noun", "v": "data.verb", "a": "data.adj", "s": "data.adj", "r": "data.adv"}
-
-    def __init__(self, root: str) -> None:
-        self.data = {pos: (Path(root) / name).read_bytes() for pos, name in self._FILES.items()}
-
-    def __call__(self, pos: str, offset: int) -> tuple[str, list[str]]:
-        data = self.data[pos]
-        fields = data[offset : data.index(b"\n", offset)].split(b" ", 4 + 2 * 255)
-        count = int(fields[3], 16)
-        names = [_ADJ_MARKER.sub("", n.decode()) for n in fields[4 : 4 + 2 * count : 2]]
-        return fields[2].decode(), names
-
-
-def synonyms_by_pos(word: str, reader) -> dict[str, tuple[str, ...]]:
-    """POS letter -> synonyms of ``word`` (lemma names, ``_`` as space, ``word`` excluded)."""
-    lowered = word.lower()
-    found: dict[str, dict[str, None]] = {}
-    for pos, names in _senses(lowered, reader):
-        pos = "a" if pos == "s" else pos
-        for lemma in names:
-            name = lemma.replace("_", " ")
-            if name.lower() != lowered and name.islower():  # proper nouns ("Bible") left out
-                found.setdefault(pos, {})[name] = None
-    return {pos: tuple(names) for pos, names in found.items()}
-
-
-def _senses(word: str, reader):
-    """(synset POS, lemma names) of every sense of ``word``, in NLTK's ``synsets`` order."""
-    index = getattr(reader, "_lemma_pos_offset_map", None)
-    if index is None or not hasattr(reader, "_morphy"):  # another NLTK: the public, slower path
-        return [(s.pos(), s.lemma_names()) for s in reader.synsets(word)]
-    names = _LEMMA_NAMES.get(reader.root.path)
-    if names is None:
-        names = _LEMMA_NAMES[reader.root.path] = _LemmaNames(reader.root.path)
-    return [
-        names(pos, offset)
-        for pos in "nvar"
-        for form in reader._morphy(word, pos)
-        for offset in index[form].get(pos, [])
-    ]
-
-
-_LEMMA_NAMES: dict[str, _LemmaNames] = {}
-
-
-def _merge(per_pos: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(n for names in per_pos.values() for n in names))
-
-
-def synonym_table(
-    words: Iterable[str], reader, by_pos: bool = False
-) -> dict[str, tuple[str, ...] | dict[str, tuple[str, ...]]]:
-    """word -> synonyms (all POS, in WordNet order) for each word that has any.
-
-    With ``by_pos`` the values are ``{pos letter: synonyms}`` for a tagger to choose from.
-    """
-    table: dict = {}
-    for word in sorted(set(words)):
-        per_pos = synonyms_by_pos(word, reader)
-        if per_pos:
-            table[word] = per_pos if by_pos else _merge(per_pos)
-    return table

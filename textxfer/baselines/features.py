@@ -3,7 +3,12 @@
 ``TransformerFeaturizer`` is a scikit-learn transformer. The encoder is loaded on first use in
 ``fit``/``transform`` (never in ``__init__``), runs under ``torch.inference_mode`` in batches of
 texts sorted by length (less padding), and its features can be cached on disk, keyed by the model,
-the texts, the pooling and ``max_length``.
+the texts, the pooling, ``max_length`` and the chunking. With ``chunk_window`` a long text is cut
+into token windows and its feature is the mean of the windows' (``textxfer.chunking``).
+
+``backend="onnx"`` or ``"onnx-int8"`` runs the encoder with ONNX Runtime on CPU instead of torch
+(the ``onnx`` extra; ``onnx_encoder``): the model is exported once (and quantised to int8 weights
+for ``onnx-int8``) into textxfer's cache, and the feature cache key includes the backend.
 
 >>> from textxfer.baselines.features import TransformerFeaturizer
 >>> feats = TransformerFeaturizer("default", cache_dir="cache").fit_transform(["a film"])  # doctest: +SKIP
@@ -28,6 +33,7 @@ from .word2vec import _as_texts
 logger = logging.getLogger(__name__)
 
 POOLINGS = ("mean", "cls")
+BACKENDS = ("torch", "onnx", "onnx-int8")
 CACHE_VERSION = 2
 
 
@@ -42,8 +48,14 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         batch_size: texts per forward pass.
         max_length: truncate texts to this many tokens.
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+        backend: ``"torch"``, or ONNX Runtime on CPU: ``"onnx"`` (fp32) or ``"onnx-int8"``
+            (int8 weights: faster on CPU; features differ slightly, and a little with the
+            batch, as activations are quantised per batch).
         cache_dir: folder for cached features (``None``: no cache).
         progress: show a tqdm progress bar; ``None`` shows it only on a terminal.
+        chunk_window: cut each text into windows of this many tokens and average their features
+            (``None``: truncate to ``max_length``).
+        chunk_stride: tokens of text from one window's start to the next (``None``: no overlap).
 
     Attributes:
         model_path_: the resolved model path or Hub id.
@@ -61,16 +73,22 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         batch_size: int = 64,
         max_length: int = 128,
         device: str = "auto",
+        backend: str = "torch",
         cache_dir: str | None = None,
         progress: bool | None = None,
+        chunk_window: int | None = None,
+        chunk_stride: int | None = None,
     ):
         self.model = model
         self.pooling = pooling
         self.batch_size = batch_size
         self.max_length = max_length
         self.device = device
+        self.backend = backend
         self.cache_dir = cache_dir
         self.progress = progress
+        self.chunk_window = chunk_window
+        self.chunk_stride = chunk_stride
 
     # -- scikit-learn API -------------------------------------------------------------------
 
@@ -127,9 +145,14 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
             "v": CACHE_VERSION,
             "model": file_fingerprint(self.model_path_),
             "pooling": self.pooling,
+            **(
+                {"backend": self.backend} if self.backend != "torch" else {}
+            ),  # torch keys as before
             "max_length": int(self.max_length),
             "n": len(texts),
         }
+        if self.chunk_window is not None:  # absent otherwise: earlier cache files stay valid
+            meta["chunk"] = [int(self.chunk_window), self.chunk_stride]
         digest.update(json.dumps(meta, sort_keys=True).encode())
         for text in texts:
             digest.update(text.encode("utf-8"))
@@ -145,11 +168,21 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
     # -- encoder ----------------------------------------------------------------------------
 
     def _check_params(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {list(BACKENDS)}, found {self.backend!r}")
+        if self.backend != "torch" and self.device not in (None, "auto", "cpu"):
+            raise ValueError(
+                f"backend {self.backend!r} runs on CPU (ONNX Runtime), found device {self.device!r}; "
+                "pass device cpu, or backend torch for a GPU"
+            )
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {list(POOLINGS)}, found {self.pooling!r}")
         for name in ("batch_size", "max_length"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, found {getattr(self, name)}")
+        from ..chunking import check_chunk_options
+
+        check_chunk_options(self.chunk_window, self.chunk_stride, "mean")
 
     def _torch_device(self):
         import torch
@@ -164,9 +197,16 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         if loaded is None:
             from transformers import AutoModel, AutoTokenizer
 
+            from ..models import load_pretrained
+
             tokenizer = AutoTokenizer.from_pretrained(self.model_path_)
-            model = AutoModel.from_pretrained(self.model_path_)
-            model.to(self._torch_device()).eval()
+            if self.backend == "torch":
+                model = load_pretrained(AutoModel, self.model_path_)[0]
+                model.to(self._torch_device()).eval()
+            else:  # called like the torch model: the batching and pooling below stay the same
+                from .onnx_encoder import load_onnx_encoder
+
+                model = load_onnx_encoder(self.model_path_, quantize=self.backend == "onnx-int8")
             loaded = self.__dict__["_loaded"] = (tokenizer, model)
         return loaded
 
@@ -180,29 +220,42 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         import torch
-        from tqdm.auto import tqdm
+
+        from ..chunking import cut, padded_batches, warn_truncation
+        from ..console import progress
 
         tokenizer, model = self._encoder()
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.n_features_out_), dtype=np.float32)
         starts = range(0, len(texts), int(self.batch_size))
-        disable = None if self.progress is None else not self.progress
+        window, truncate = int(self.chunk_window or self.max_length), self.chunk_window is None
+        n_cut = 0
         with torch.inference_mode():
-            for start in tqdm(starts, desc="features", unit="batch", disable=disable):
+            for start in progress(starts, desc="features", unit="batch", enabled=self.progress):
                 idx = order[start : start + int(self.batch_size)]
-                batch = tokenizer(
-                    [texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=int(self.max_length),
-                    return_tensors="pt",
-                ).to(model.device)
-                hidden = model(**batch).last_hidden_state  # (batch, seq, hidden)
-                out[idx] = self._pool(hidden, batch["attention_mask"]).float().cpu().numpy()
+                enc, doc, n_windows = cut(
+                    tokenizer, [texts[i] for i in idx], window, self.chunk_stride, truncate
+                )
+                n_cut += int((n_windows > 1).sum())
+                pooled = np.concatenate([  # (n_windows, hidden)
+                    self._pool(model(**b).last_hidden_state, b["attention_mask"]).float().cpu().numpy()
+                    for b in padded_batches(tokenizer, enc, int(self.batch_size), model.device)
+                ])  # fmt: skip
+                sums = np.zeros((len(idx), pooled.shape[1]))
+                np.add.at(sums, doc, pooled)
+                out[idx] = sums / np.bincount(doc, minlength=len(idx))[:, None]
+        if truncate:
+            warn_truncation(n_cut, len(texts), window, "features")
         return out
 
     def _pool(self, hidden, mask):
-        if self.pooling == "cls":
-            return hidden[:, 0]
-        mask = mask.unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
-        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return pool_hidden(hidden, mask, self.pooling)
+
+
+def pool_hidden(hidden, mask, pooling: str = "mean"):
+    """``(batch, hidden)`` sentence embeddings from ``(batch, seq, hidden)`` states: the mean over
+    real tokens (``mask`` 1), or the first token's state (``cls``)."""
+    if pooling == "cls":
+        return hidden[:, 0]
+    mask = mask.unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)

@@ -74,6 +74,9 @@ def register_baseline(
 
 def _linear_params(pipeline) -> int | None:
     est = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+    if hasattr(est, "estimators_"):  # one-vs-rest (multi-label): one classifier per label
+        counts = [_linear_params(e) for e in est.estimators_]
+        return sum(c for c in counts if c) or None
     total = 0
     for attr in ("coef_", "intercept_", "feature_log_prob_", "class_log_prior_"):
         value = getattr(est, attr, None)

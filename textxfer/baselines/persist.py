@@ -10,6 +10,7 @@ A baseline folder holds::
     metrics.json      textxfer.metrics.evaluate output + fit_seconds, method, split sizes
     predictions.csv   text, gold, predicted, p_<label>... (probabilities when the model has them)
     config.yaml       every option used, sectioned (reusable as --config)
+    README.md         the model card (``textxfer.card``)
     encoder/          features-* with a model other than "default": the frozen encoder itself
 
 The pipeline is stored with skops, not pickle: loading builds only the types on an allowlist
@@ -77,13 +78,21 @@ def _save_encoders(pipeline, folder: Path) -> str | None:
     return None
 
 
+def _name(value, label_names) -> str:
+    """A label id's name, or for a 0/1 row of a multi-label matrix its names as a JSON list."""
+    if np.ndim(value) == 0:
+        return label_names[int(value)]
+    return json.dumps([label_names[i] for i in np.flatnonzero(value)])
+
+
 def predictions_frame(texts, gold, predicted, label_names, probabilities=None) -> pd.DataFrame:
-    """``text, gold, predicted`` (label names) and ``p_<label>`` columns when probabilities exist."""
+    """``text, gold, predicted`` (label names; JSON lists of names for multi-label 0/1 rows) and
+    ``p_<label>`` columns when probabilities exist."""
     frame = pd.DataFrame(
         {
             "text": list(texts),
-            "gold": [label_names[i] for i in gold],
-            "predicted": [label_names[i] for i in predicted],
+            "gold": [_name(v, label_names) for v in gold],
+            "predicted": [_name(v, label_names) for v in predicted],
         }
     )
     if probabilities is not None:
@@ -101,7 +110,7 @@ def save_baseline(
         result: a ``BaselineResult`` from ``train_baseline``.
         out_dir: output folder; replaced as a whole if it exists.
         texts: the evaluation texts, in the order of ``result.predictions``.
-        gold: their gold label ids.
+        gold: their gold label ids (multi-label: 0/1 rows, like ``result.predictions``).
         config: more config sections for ``config.yaml`` (e.g. ``{"data": DataArgs(...)}``).
         **output: ``overwrite`` and ``inputs`` (``textxfer.io.prepare_output``).
 
@@ -120,18 +129,53 @@ def save_baseline(
             texts, gold, result.predictions, result.label_names, probabilities
         )
         frame.to_csv(tmp / "predictions.csv", index=False)
+        model_card(result, info, metrics, sections).write(tmp)
         return {"encoder": encoder}
 
     metrics = {**result.metrics, "method": method, "eval_split": result.eval_split,
                "n_train": result.n_train, "fit_seconds": result.fit_seconds}  # fmt: skip
     info = {"method": method, "label_names": list(result.label_names), "pipeline": PIPELINE_FILE,
-            "sklearn_version": sklearn.__version__}  # fmt: skip
+            "sklearn_version": sklearn.__version__, "threshold": result.threshold,
+            "task": "single-label" if result.threshold is None else "multi-label"}  # fmt: skip
+    sections = {**(config or {}), "baseline": result.args}
     save_run(
-        out_dir, kind=KIND, info=info, metrics=metrics,
-        config={**(config or {}), "baseline": result.args}, payload=payload, **output,
-    )  # fmt: skip
+        out_dir, kind=KIND, info=info, metrics=metrics, config=sections, payload=payload, **output
+    )
     logger.info("saved baseline to %s", out_dir)
     return Path(out_dir)
+
+
+def model_card(result, info: dict, metrics: dict, config: dict):
+    """The card of a baseline folder: method, data, the evaluation, and how to load it."""
+    from ..card import ModelCard, base_model_id, dataset_ids, describe_dataset
+
+    method = info.get("method") or "baseline"
+    data = config.get("data")
+    dataset = getattr(data, "dataset", None)
+    encoder = result.args.model if result.args and method.startswith("features") else None
+    lines = [f"dataset: {describe_dataset(dataset)}",
+             f"train: {result.n_train:,} rows; evaluated on {result.eval_split} "
+             f"({metrics.get('n', 0):,} rows)"]  # fmt: skip
+    if encoder:
+        lines.append(
+            f"frozen encoder: `{base_model_id(encoder) or encoder}` (features, not fine-tuned)"
+        )
+    load = (
+        "from textxfer.predict import load_predictor\n\n"
+        'classifier = load_predictor("THIS_FOLDER")\n'
+        'classifier.predict(["a great movie"]), classifier.predict_proba(["a great movie"])'
+    )
+    note = (f"`{info.get('pipeline', PIPELINE_FILE)}` is a skops file: loading builds only "
+            "trusted types, so it cannot run code.")  # fmt: skip
+    return ModelCard(
+        title=f"{method} on {dataset or 'text'}",
+        summary=f"A scikit-learn text classifier (`{method}`) fitted by textxfer; "
+        f"scikit-learn {info.get('sklearn_version')}.",
+        library="sklearn", tags=["text-classification", "sklearn", method],
+        base_model=base_model_id(encoder) if encoder else None, datasets=dataset_ids(dataset),
+        labels=list(result.label_names), results={result.eval_split: metrics}, data=lines,
+        config=config, how_to_load=load, notes=[note],
+    )  # fmt: skip
 
 
 def _parts(estimator) -> list:
@@ -273,7 +317,9 @@ class BaselinePredictor:
 
     Classifiers without probabilities (svm) give a softmax of their decision scores from
     ``predict_proba``: rows sum to 1 and the argmax is the prediction, but they are not
-    calibrated (``calibrated`` is False).
+    calibrated (``calibrated`` is False). Multi-label baselines (one-vs-rest) give one
+    probability per label (a sigmoid of the decision scores for svm), and ``predict`` returns the
+    label sets (lists of names) whose probability reaches ``threshold``.
     """
 
     def __init__(self, pipeline, label_names: list[str], info: dict | None = None):
@@ -281,23 +327,35 @@ class BaselinePredictor:
         self.label_names = list(label_names)
         self.info = info or {}
         self.calibrated = hasattr(pipeline, "predict_proba")
+        self.multi_label = self.info.get("task") == "multi-label"
+        self.threshold = self.info.get("threshold") or 0.5
 
-    def predict(self, texts: list[str]) -> list[str]:
-        """Predicted label names."""
+    def predict(self, texts: list[str]) -> list:
+        """Predicted label names (multi-label: a list of names per text)."""
+        if self.multi_label:
+            proba = self.predict_proba(texts)
+            return [
+                [n for n, p in zip(self.label_names, row) if p >= self.threshold] for row in proba
+            ]
         ids = self.pipeline.predict(as_texts(texts))
         return [self.label_names[int(i)] for i in ids]
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """``(n, n_labels)`` probabilities, columns in ``label_names`` order."""
         texts = as_texts(texts)
-        if self.calibrated:
+        if self.multi_label:
+            from .train import multilabel_scores
+
+            scores = multilabel_scores(self.pipeline, texts)
+        elif self.calibrated:
             scores = self.pipeline.predict_proba(texts)
         else:
             scores = _softmax_scores(self.pipeline.decision_function(texts))
         return _label_columns(self.pipeline, scores, self.label_names)
 
     def evaluate(self, texts: list[str], labels: list[str]) -> dict:
-        """``textxfer.metrics.evaluate`` of the predictions against gold label names.
+        """``textxfer.metrics.evaluate`` of the predictions against gold label names (lists of
+        names for multi-label).
 
         Raises:
             DataError: a gold label the model was not trained on.
@@ -305,12 +363,21 @@ class BaselinePredictor:
         from ..metrics import evaluate
 
         index = {name: i for i, name in enumerate(self.label_names)}
-        unseen = sorted({str(lab) for lab in labels} - set(index))
+        sets = [[str(x) for x in lab] for lab in labels] if self.multi_label else None
+        given = [x for s in sets for x in s] if sets is not None else [str(lab) for lab in labels]
+        unseen = sorted(set(given) - set(index))
         if unseen:
             raise DataError(
                 f"labels {unseen[:5]} were never seen in training (known: {self.label_names}); "
                 "evaluate on data with the same label set, or retrain with those labels"
             )
+        if sets is not None:
+            from ..data.multilabel import multi_hot
+
+            def ids(rows):
+                return multi_hot([[index[x] for x in row] for row in rows], len(index))
+
+            return evaluate(ids(sets), ids(self.predict(texts)), self.label_names)
         predicted = [index[name] for name in self.predict(texts)]
         return evaluate([index[str(lab)] for lab in labels], predicted, self.label_names)
 

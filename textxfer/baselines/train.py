@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from ..data.checks import check_splits
+from ..data.multilabel import is_multilabel, multi_hot
 from ..errors import ConfigError
-from ..metrics import evaluate
-from .factory import BaselineArgs, build_pipeline, use_unlabeled
+from ..metrics import evaluate, tune_threshold
+from .factory import BaselineArgs, build_pipeline, one_vs_rest, use_unlabeled
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +38,17 @@ class BaselineResult:
         metrics: ``textxfer.metrics.evaluate`` output on the evaluation split.
         fit_seconds: wall time of ``pipeline.fit`` on the training split.
         pipeline: the fitted scikit-learn ``Pipeline`` (classes are label ids).
-        predictions: predicted label ids on the evaluation split.
+        predictions: predicted label ids on the evaluation split (multi-label: an
+            ``(n, n_labels)`` 0/1 matrix of the predicted sets).
         label_names: label names in id order.
         probabilities: ``(n, n_labels)`` class probabilities, or ``None`` when the classifier
-            has no ``predict_proba`` (svm).
+            has no ``predict_proba`` (svm); multi-label: one probability per label (a sigmoid of
+            the decision scores for svm).
         eval_split: name of the evaluation split.
         n_train: training rows (after augmentation).
         args: the ``BaselineArgs`` used.
         out_dir: where the result was saved, if it was.
+        threshold: multi-label: the probability from which a label is predicted.
     """
 
     metrics: dict
@@ -57,6 +61,7 @@ class BaselineResult:
     n_train: int = 0
     args: BaselineArgs | None = None
     out_dir: Path | None = None
+    threshold: float | None = None
 
 
 def augment_train(dataset, recipe: str, n_aug: int, seed: int):
@@ -75,6 +80,34 @@ def predict_scores(pipeline, texts: list[str]) -> np.ndarray | None:
     if not hasattr(pipeline, "predict_proba"):
         return None
     return np.asarray(pipeline.predict_proba(texts))
+
+
+def multilabel_scores(pipeline, texts: list[str]) -> np.ndarray:
+    """One probability per label of a fitted one-vs-rest pipeline (a sigmoid of the decision
+    scores when the classifier has no ``predict_proba``)."""
+    scores = predict_scores(pipeline, texts)
+    if scores is None:
+        scores = 1.0 / (1.0 + np.exp(-np.asarray(pipeline.decision_function(texts), dtype=float)))
+    return scores
+
+
+def _fit_predict_sets(pipeline, dataset, eval_split: str, args: BaselineArgs, n_labels: int):
+    """Multi-label: fit one-vs-rest, tune the threshold on dev (unless it is the evaluation split
+    or ``args.threshold`` is set); ``(fit seconds, gold, predicted sets, scores, threshold)``."""
+    train, texts = dataset["train"], list(dataset[eval_split]["text"])
+    start = time.perf_counter()
+    pipeline.fit(list(train["text"]), multi_hot(train["label"], n_labels))
+    fit_seconds = time.perf_counter() - start
+    threshold = args.threshold
+    if threshold is None and eval_split != "dev":
+        dev = dataset["dev"]
+        threshold = tune_threshold(
+            multi_hot(dev["label"], n_labels), multilabel_scores(pipeline, list(dev["text"]))
+        )
+    threshold = 0.5 if threshold is None else threshold
+    scores = multilabel_scores(pipeline, texts)
+    gold = multi_hot(dataset[eval_split]["label"], n_labels)
+    return fit_seconds, gold, (scores >= threshold).astype(int), scores, threshold
 
 
 def train_baseline(
@@ -107,30 +140,45 @@ def train_baseline(
             the evaluation split.
     """
     label_names = check_splits(dataset, (eval_split,))
+    multi = is_multilabel(dataset)
+    if not multi and args.threshold is not None:
+        logger.warning("threshold=%s is for multi-label data; single-label predictions take "
+                       "the most probable class", args.threshold)  # fmt: skip
     if args.augment:
         dataset = augment_train(dataset, args.augment, args.n_aug, args.seed)
     train, test = dataset["train"], dataset[eval_split]
     pipeline = build_pipeline(args)
+    if multi:
+        pipeline = one_vs_rest(pipeline)
     if unlabeled is not None:
         from ..adapt.run import check_no_leak
 
         check_no_leak(unlabeled, test["text"], where=f"the {eval_split} split")
         pipeline = use_unlabeled(pipeline, unlabeled)
-    start = time.perf_counter()
-    _fit(pipeline, list(train["text"]), np.asarray(train["label"], dtype=int), args, unlabeled)
-    fit_seconds = time.perf_counter() - start
     texts = list(test["text"])
-    predictions = np.asarray(pipeline.predict(texts), dtype=int)
+    threshold = None
+    if multi:
+        fit_seconds, gold, predictions, scores, threshold = _fit_predict_sets(
+            pipeline, dataset, eval_split, args, len(label_names)
+        )
+    else:
+        start = time.perf_counter()
+        _fit(pipeline, list(train["text"]), np.asarray(train["label"], dtype=int), args, unlabeled)
+        fit_seconds = time.perf_counter() - start
+        gold, predictions = test["label"], np.asarray(pipeline.predict(texts), dtype=int)
+        scores = predict_scores(pipeline, texts)
+    metrics = evaluate(gold, predictions, label_names)
     result = BaselineResult(
-        metrics=evaluate(test["label"], predictions, label_names),
+        metrics=metrics if threshold is None else {**metrics, "threshold": threshold},
         fit_seconds=fit_seconds,
         pipeline=pipeline,
         predictions=predictions,
         label_names=label_names,
-        probabilities=predict_scores(pipeline, texts),
+        probabilities=scores,
         eval_split=eval_split,
         n_train=len(train),
         args=args,
+        threshold=threshold,
     )
     logger.info(
         "%s: %s accuracy %.4f, macro-F1 %.4f, fit %.1fs on %d rows",
@@ -144,9 +192,7 @@ def train_baseline(
     if out_dir is not None:
         from .persist import save_baseline
 
-        result.out_dir = save_baseline(
-            result, out_dir, texts, list(test["label"]), config=config, **output
-        )
+        result.out_dir = save_baseline(result, out_dir, texts, list(gold), config=config, **output)
     return result
 
 

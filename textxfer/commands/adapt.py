@@ -16,8 +16,9 @@ from ..adapt.args import AdaptArgs, MLMTrainArgs
 from ..config import changed_fields, flags
 from ..data.load import DataArgs
 from ..errors import ConfigError
+from ..publish import HubArgs
 from ..train.args import LoraArgs, ModelArgs
-from .options import add_common, build, default_out
+from .options import add_common, build, default_out, push
 
 SECTIONS = {
     "model": ModelArgs,
@@ -25,6 +26,7 @@ SECTIONS = {
     "adapt": AdaptArgs,
     "train": MLMTrainArgs,
     "lora": LoraArgs,
+    "hub": HubArgs,
 }
 
 
@@ -96,4 +98,5 @@ def run(args: argparse.Namespace) -> int:
     result = adapt(configs["model"], source, configs["adapt"], configs["train"], configs["lora"])
     if PartialState().is_main_process:
         print(format_metrics(result.metrics, result.output_dir))
+        push(configs["hub"], result.output_dir)
     return 0

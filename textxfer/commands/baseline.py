@@ -14,9 +14,11 @@ from ..compare.registry import method_names
 from ..data.load import DataArgs, input_paths, load_data
 from ..errors import ConfigError
 from ..io import MARKER, atomic_write_json, atomic_write_text, prepare_output, release_output
-from .options import add_common, add_out, build, out_folder
+from ..metrics import headline
+from ..publish import HubArgs
+from .options import add_common, add_out, build, out_folder, push
 
-SECTIONS = {"data": DataArgs, "baseline": BaselineArgs}
+SECTIONS = {"data": DataArgs, "baseline": BaselineArgs, "hub": HubArgs}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
     data_args, base = configs["data"], configs["baseline"]
     methods = methods or [base.method]
     single = len(methods) == 1
+    if configs["hub"].push_to_hub and not single:
+        raise ConfigError(
+            f"--push-to-hub publishes one model; found --method {','.join(methods)}; "
+            "run one method per command to push it"
+        )
     out = out_folder(args, "baseline", data_args.dataset, methods[0] if single else "")
     inputs = input_paths(data_args)
     prepare_output(out, overwrite=args.overwrite, inputs=inputs)
@@ -68,12 +75,13 @@ def run(args: argparse.Namespace) -> int:
     for method, result in results.items():
         m = result.metrics
         print(
-            f"{method} on {data_args.dataset}: {args.eval_split} accuracy {m['accuracy']:.4f}, "
-            f"macro-F1 {m['macro_f1']:.4f} (n={m['n']}); fit {result.fit_seconds:.1f}s on "
-            f"{result.n_train} rows; wrote {result.out_dir}"
+            f"{method} on {data_args.dataset}: {args.eval_split} {headline(m)} (n={m['n']}); "
+            f"fit {result.fit_seconds:.1f}s on {result.n_train} rows; wrote {result.out_dir}"
         )
     if not single:
         table = summarize(results)
         atomic_write_text(f"{out}/summary.csv", table.to_csv(index=False))
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    else:
+        push(configs["hub"], next(iter(results.values())).out_dir)
     return 0

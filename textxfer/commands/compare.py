@@ -38,17 +38,18 @@ def config_alias(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..compare.grid import compare
-    from ..compare.report import best_per_size, format_table, summarize
+    from ..compare.report import best_per_size, format_table, report_metric, summarize
 
     config_alias(args)
     configs = build(args, SECTIONS)
     cfg = configs["compare"]
     table = compare(cfg, executor=configs["executor"])
-    summary = summarize(table)
+    metric = report_metric(table)
+    summary = summarize(table, metric)
     out = Path(cfg.out)
-    print(format_table(summary))
+    print(format_table(summary, metric))
     print("\nbest per size:")
-    print(format_table(best_per_size(summary)))
+    print(format_table(best_per_size(summary), metric))
     failed = int((table["status"] != "ok").sum())
     if failed:
         print(f"\n{failed} cell(s) failed; see {out / 'report.md'}")

@@ -19,8 +19,9 @@ from ..config import add_config_args, configs_from_args
 from ..errors import ConfigError
 
 DATASET_HELP = (
-    "dataset: a name (e.g. sst2, subj, amazon_mds/books), a CSV/TSV/JSON/JSONL/Parquet file, a "
-    "folder of train/dev/test files, or a Hub id; may instead be given as data.dataset in --config"
+    "dataset: a name (subj is built in; others, e.g. sst2, under $TEXTXFER_DATASETS), a "
+    "CSV/TSV/JSON/JSONL/Parquet file, a folder of train/dev/test files, or a Hub id (owner/name, "
+    "name/config); may instead be given as data.dataset in --config"
 )
 
 
@@ -67,6 +68,15 @@ def build(args: argparse.Namespace, sections: Mapping[str, type], **kwargs: Any)
         raise
     except TypeError as err:  # a missing required field
         raise ConfigError(f"{err}; pass it as a flag or in --config") from err
+
+
+def push(hub, folder) -> None:
+    """``--push-to-hub REPO_ID``: upload the saved ``folder`` (``hub`` is the ``HubArgs``)."""
+    if hub is not None and hub.push_to_hub and folder:
+        from ..publish import push_to_hub
+
+        url = push_to_hub(folder, hub.push_to_hub, private=hub.hub_private)
+        print(f"pushed {folder} to {url}")
 
 
 def slug(text: str) -> str:

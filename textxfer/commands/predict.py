@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -56,7 +57,11 @@ def run(args: argparse.Namespace) -> int:
     predictor = load_predictor(options.model_dir)
     proba = predictor.predict_proba(texts)
     names = list(predictor.label_names)
-    frame = pd.DataFrame({"text": texts, "label": [names[i] for i in proba.argmax(axis=1)]})
+    if getattr(predictor, "multi_label", False):  # label sets: a JSON list of names per text
+        labels = [json.dumps(s) for s in predictor.predict(texts)]
+    else:
+        labels = [names[i] for i in proba.argmax(axis=1)]
+    frame = pd.DataFrame({"text": texts, "label": labels})
     for j, name in enumerate(names):
         frame[f"p_{name}"] = proba[:, j]
     if options.out is not None:

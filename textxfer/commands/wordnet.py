@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from ..augment.wnindex import open_index
 from ..augment.wordnet import DEBIAN_WORDNET, find_wordnet, has_pos_tagger, setup_wordnet
 from ..config import Args, field
 from .options import add_common, build
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         return 0 if found else 1
     if found is not None:
         print(f"wordnet: already set up in {found}")
-        return 0
-    print(f"wordnet: set up in {setup_wordnet(options.source, options.target, apt=options.apt)}")
+    else:
+        found = setup_wordnet(options.source, options.target, apt=options.apt)
+        print(f"wordnet: set up in {found}")
+    print(f"wordnet: synonym index {open_index(found).path}")
     return 0

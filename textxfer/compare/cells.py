@@ -133,8 +133,7 @@ def run_cells(
     Returns:
         The new records, in the order they finished.
     """
-    from tqdm.auto import tqdm
-
+    from ..console import progress as progress_bar
     from .executors import CellTask, execute
 
     task = run if isinstance(run, CellTask) else CellTask(lambda _, cell: run(cell), None)
@@ -142,7 +141,7 @@ def run_cells(
     records = []
     with (
         contextlib.closing(execute(todo, task, executor, fail_fast)) as done,
-        tqdm(total=len(todo), desc="cells", disable=not progress) as bar,
+        progress_bar(total=len(todo), desc="cells", enabled=progress) as bar,
     ):
         for record in done:
             store.put(record)

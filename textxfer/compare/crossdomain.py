@@ -190,8 +190,8 @@ def adapted_encoder(
             return folder, read_json(folder / "metrics.json")
         from ..adapt.run import adapt
 
-        cfg = build_configs(_adapt_sections(), values, source="adapt options of crossdomain")
         # a folder of this grid's own (its inputs changed): replacing it loses nothing of the user's
+        cfg = build_configs(_adapt_sections(), values, source="adapt options of crossdomain")
         train = dataclasses.replace(cfg["train"], out=str(folder), overwrite=True)
         result = adapt(cfg["model"], texts, cfg["adapt"], train, cfg["lora"])
         atomic_write_text(key_file, digest.hexdigest() + "\n")

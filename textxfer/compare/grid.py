@@ -35,12 +35,13 @@ from ..io import (
 from .cells import Cell, CellStore, cell_id, run_cells
 from .executors import CellTask, ExecutorArgs, new_run, register_cache
 from .registry import get_method, run_method
+from .report import report_metric
 
 logger = logging.getLogger(__name__)
 
 TABLE_COLUMNS = [
     "cell_id", "method", "aug", "size", "n_train", "n_train_aug", "seed", "status",
-    "accuracy", "macro_f1", "n_eval", "fit_seconds", "trainable_params", "total_params", "error",
+    "accuracy", "macro_f1", "micro_f1", "n_eval", "fit_seconds", "trainable_params", "total_params", "error",
 ]  # fmt: skip
 KEY = ("method", "aug", "size", "seed")
 SMOKE_EVAL_LIMIT = 40
@@ -201,14 +202,23 @@ def _smoke(args: CompareArgs) -> CompareArgs:
 
 
 def _capped(ds, split: str, limit: int, seed: int):
+    from ..data.multilabel import label_keys
     from ..data.sampling import stratified_subsample
 
-    frame = pd.DataFrame({"label": ds[split]["label"], "_row": range(len(ds[split]))})
+    frame = pd.DataFrame({"label": label_keys(ds[split]), "_row": range(len(ds[split]))})
     return ds[split].select(stratified_subsample(frame, limit, seed)["_row"].tolist())
 
 
 # data settings -> (dataset, unlabelled texts): loaded once per process (per worker) and run
 _DATA_CACHE: dict[str, Any] = register_cache({})
+_FULL_ROWS: dict[str, dict[str, int]] = register_cache(
+    {}
+)  # data settings -> split sizes before eval_limit
+
+
+def _data_key(args: CompareArgs) -> str:
+    return json.dumps([args.dataset, args.data_seed, args.data, args.eval_limit, args.eval_split,
+                       args.unlabeled], sort_keys=True, default=str)  # fmt: skip
 
 
 def load_grid_data(args: CompareArgs):
@@ -219,10 +229,10 @@ def load_grid_data(args: CompareArgs):
     from ..adapt.run import resolve_texts
     from ..data.load import DataArgs, load_data
 
-    key = json.dumps([args.dataset, args.data_seed, args.data, args.eval_limit, args.eval_split,
-                      args.unlabeled], sort_keys=True, default=str)  # fmt: skip
+    key = _data_key(args)
     if key not in _DATA_CACHE:
         ds = load_data(DataArgs(dataset=args.dataset, seed=args.data_seed, **args.data))
+        _FULL_ROWS[key] = {split: len(d) for split, d in ds.items()}
         if args.eval_limit:  # dev (model selection) is capped too: quick runs stay quick
             capped = {
                 s: _capped(ds, s, args.eval_limit, args.data_seed) for s in {"dev", args.eval_split}
@@ -243,8 +253,11 @@ def check_sizes(train, sizes: list[Any], fit: bool = False) -> list[Any]:
     """
     from collections import Counter
 
-    counts = Counter(train["label"])
-    names, smallest = train.features["label"].names, min(counts.values())
+    from ..data.multilabel import is_multilabel, label_names_of
+
+    multi = is_multilabel(train)  # label sets: rows per label (a row counts for each of its labels)
+    counts = Counter(i for s in train["label"] for i in s) if multi else Counter(train["label"])
+    names, smallest = label_names_of(train), min(counts.values())
     fitted = []
     for size in sizes:
         kind, n = parse_size(size)
@@ -267,14 +280,42 @@ def check_sizes(train, sizes: list[Any], fit: bool = False) -> list[Any]:
     return list(dict.fromkeys(fitted))
 
 
+def report_context(args: CompareArgs) -> dict[str, str]:
+    """The report header: dataset, model, the evaluation split and its size, grid and config."""
+    from ..card import base_model_id, describe_dataset
+
+    ds, _ = load_grid_data(args)
+    split, n = args.eval_split, len(ds[args.eval_split])
+    total = _FULL_ROWS.get(_data_key(args), {}).get(split, n)
+    evaluation = (
+        f"{split} split, cut to {n:,} of {total:,} rows (a stratified sample, seed {args.data_seed})"
+        if n < total
+        else f"{split} split, all {n:,} rows"
+    ) + f"; the same rows for every cell; {len(ds['train']):,} training rows to sample from"
+    hub_id = base_model_id(args.model)
+    return {
+        "dataset": describe_dataset(args.dataset).replace("`", ""),
+        "model": args.model + (f" ({hub_id})" if hub_id and hub_id != args.model else ""),
+        "evaluation": evaluation,
+        "grid": f"methods {args.methods}; augmentation {args.augment} (n_aug {args.n_aug}); "
+        f"sizes {args.sizes}; seeds {args.seeds}" + ("; smoke settings" if args.smoke else ""),
+        "config": f"{Path(args.out) / 'config.yaml'} (run again: textxfer compare --config "
+        f"{Path(args.out) / 'config.yaml'})",
+    }
+
+
 def _subsample(train, size: Any, seed: int):
-    """The training subsample of a cell, as a ``datasets.Dataset``."""
+    """The training subsample of a cell, as a ``datasets.Dataset`` (``K/class`` of multi-label
+    data: at least K rows of every label)."""
+    from ..data.multilabel import few_shot_sets, is_multilabel, label_keys
     from ..data.sampling import few_shot, stratified_subsample
 
     kind, n = parse_size(size)
     if kind == "full":
         return train
-    frame = pd.DataFrame({"label": train["label"], "_row": range(len(train))})
+    if kind == "per_class" and is_multilabel(train):
+        return train.select(few_shot_sets(train["label"][:], n, seed))
+    frame = pd.DataFrame({"label": label_keys(train), "_row": range(len(train))})
     picked = (
         few_shot(frame, n, seed) if kind == "per_class" else stratified_subsample(frame, n, seed)
     )
@@ -307,9 +348,10 @@ def run_compare_cell(args: CompareArgs, cell: Cell) -> dict[str, Any]:
     m = result.metrics
     return {
         "n_train": n_train, "n_train_aug": len(train), "accuracy": m["accuracy"],
-        "macro_f1": m["macro_f1"], "n_eval": m["n"], "fit_seconds": result.fit_seconds,
-        "trainable_params": result.trainable_params, "total_params": result.total_params,
-        "confusion_matrix": m["confusion_matrix"], "labels": m["labels"], "per_class": m["per_class"],
+        "macro_f1": m["macro_f1"], "micro_f1": m.get("micro_f1"), "n_eval": m["n"],
+        "fit_seconds": result.fit_seconds, "trainable_params": result.trainable_params,
+        "total_params": result.total_params, "confusion_matrix": m.get("confusion_matrix"),
+        "labels": m["labels"], "per_class": m["per_class"],
     }  # fmt: skip
 
 
@@ -355,7 +397,9 @@ def compare(
     )  # fmt: skip
     final = table()
     write_tables(final, out)
-    write_report(final, out, store.read())
+    write_report(
+        final, out, store.read(), context=report_context(args), metric=report_metric(final)
+    )
     release_output(out)
     return final
 
@@ -363,6 +407,7 @@ def compare(
 def start_grid(args, kind: str, sources: list[str | None]) -> Path:
     """Check and lock a grid's ``--out`` (``textxfer.io.prepare_output``; a grid of the same kind
     there is continued, ``overwrite`` starts afresh), then write its marker and ``config.yaml``."""
+    from .. import console
     from ..data.load import dataset_path
 
     inputs = [dataset_path(s) for s in sources if s]
@@ -373,4 +418,5 @@ def start_grid(args, kind: str, sources: list[str | None]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / MARKER, {"kind": kind})
     atomic_write_text(out / "config.yaml", dump_yaml({kind: to_sections({kind: args})[kind]}))
+    console.attach(out)
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ..errors import DataError
+from .multilabel import is_multilabel, label_names_of
 
 __all__ = ["check_no_leak", "check_splits"]
 
@@ -35,18 +36,20 @@ def check_splits(dataset, splits: Iterable[str] = ("train", "dev", "test")) -> l
             )
         if len(dataset[split]) == 0:
             raise DataError(f"the {split} split is empty (0 rows); every split needs rows")
-    feature = dataset["train"].features["label"]
-    if not hasattr(feature, "names"):
-        raise DataError("the label column must be a ClassLabel with names; use load_data")
-    names = list(feature.names)
-    seen = set(dataset["train"]["label"])
+    names = label_names_of(dataset["train"])
+    if names is None:
+        raise DataError(
+            "the label column must be a ClassLabel (or a List of ClassLabel for multi-label) "
+            "with names; use load_data"
+        )
+    seen = _seen(dataset["train"])
     if len(seen) < 2:
         raise DataError(
-            f"the training split has a single class ({names[next(iter(seen))]!r}); a classifier "
+            f"the training split has {f'a single class ({names[min(seen)]!r})' if seen else 'no labels'}; a classifier "
             "needs at least 2 classes. Check --label-column, or that the data holds more than one label"
         )
     for split in splits[1:]:
-        unseen = sorted(set(dataset[split]["label"]) - seen)
+        unseen = sorted(_seen(dataset[split]) - seen)
         if unseen:
             raise DataError(
                 f"labels {[names[i] for i in unseen][:5]} occur in the {split} split but never in "
@@ -54,6 +57,12 @@ def check_splits(dataset, splits: Iterable[str] = ("train", "dev", "test")) -> l
                 "training sample (--k / --limit) that covers every label"
             )
     return names
+
+
+def _seen(split) -> set[int]:
+    """Label ids that occur in a split (in any label set, for multi-label)."""
+    labels = split["label"][:]
+    return {i for row in labels for i in row} if is_multilabel(split) else set(labels)
 
 
 def check_no_leak(

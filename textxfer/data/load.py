@@ -1,17 +1,20 @@
 """Load labelled text data as a ``datasets.DatasetDict`` with ``text`` and ``label`` columns.
 
 Sources, tried in this order: a file or folder on disk; a dataset name under the folder in
-``$TEXTXFER_DATASETS`` (e.g. ``sst2``, ``amazon_mds/books``); a Hugging Face Hub id.
+``$TEXTXFER_DATASETS`` (e.g. ``sst2``, ``amazon_mds/books``); a built-in dataset (``subj``, shipped
+with textxfer: ``textxfer.data.builtin``); a Hugging Face Hub id, or a Hub dataset in the local cache
+(``textxfer.data.hub``).
 
 >>> from textxfer.data import DataArgs, load_data
->>> ds = load_data(DataArgs("sst2", k=8))          # doctest: +SKIP
->>> ds["train"].features["label"].names            # doctest: +SKIP
-['negative', 'positive']
+>>> ds = load_data(DataArgs("subj", k=8))
+>>> ds["train"].features["label"].names, len(ds["train"]), len(ds["test"])
+(['subjective', 'objective'], 16, 1000)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -22,8 +25,17 @@ import pandas as pd
 
 from ..config import Args, field
 from ..errors import DataError
+from . import multilabel
+from .builtin import builtin_folder, builtin_names
 from .checks import check_splits
-from .readers import EXTENSIONS, clean_rows, find_split_files, join_text_columns, read_table
+from .readers import (
+    EXTENSIONS,
+    clean_rows,
+    find_split_files,
+    join_text_columns,
+    read_table,
+    table_suffix,
+)
 from .sampling import SPLITS, complete_splits, few_shot, stratified_subsample
 
 logger = logging.getLogger(__name__)
@@ -46,7 +58,12 @@ class DataArgs(Args):
     """Where the labelled texts come from and how to split and sample them."""
 
     dataset: str | None = field(
-        None, help="dataset name (sst2, subj, ...), a file or folder, or a Hub id (required)"
+        None,
+        help="dataset name (subj, built in; others under $TEXTXFER_DATASETS), a file or folder, "
+        "or a Hub id (owner/name, name/config) (required)",
+    )
+    hub_config: str | None = field(
+        None, help="Hub datasets: the config (subset), e.g. sst2 for glue; or write glue/sst2"
     )
     text_column: str | list[str] = field(
         "text", help="text column, or a list of columns joined with a space"
@@ -60,15 +77,28 @@ class DataArgs(Args):
         0.1, help="fraction of train carved out as dev when the data has no dev split"
     )
     k: int | None = field(
-        None, help="few-shot: keep k training examples per class (stratified, seeded)"
+        None,
+        help="few-shot: keep k training examples per class (stratified, seeded; multi-label: "
+        "at least k of every label)",
     )
     limit: int | None = field(
         None, help="cap every split at this many rows (stratified sample), for quick runs"
+    )
+    train_limit: int | None = field(
+        None, help="keep this many training rows (stratified, seeded); dev and test stay whole"
     )
     seed: int = field(42, help="seed for splitting and sampling")
     target: str | None = field(
         None,
         help="cross-domain: keep train/dev of `dataset`, evaluate on this dataset's test split",
+    )
+    task: str = field(
+        "auto",
+        help="auto (label lists or --label-sep: multi-label, else single-label), single-label "
+        "or multi-label",
+    )
+    label_sep: str | None = field(
+        None, help="multi-label: separator of the labels in one cell, e.g. ',' for comedy,drama"
     )
 
     def validate(self) -> None:
@@ -91,12 +121,24 @@ class DataArgs(Args):
                 raise DataError(
                     f"{name} must be a fraction in (0, 1), found {value}; e.g. --{name.replace('_', '-')} 0.1"
                 )
-        for name in ("k", "limit"):
+        for name in ("k", "limit", "train_limit"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise DataError(f"{name} must be a positive integer or null, found {value}")
         if self.label_names is not None and len(set(self.label_names)) != len(self.label_names):
             raise DataError(f"label_names has duplicates: {self.label_names}; list each label once")
+        self._check_task()
+
+    def _check_task(self) -> None:
+        if self.task not in multilabel.TASKS:
+            raise DataError(
+                f"task must be one of {list(multilabel.TASKS)}, found {self.task!r}; e.g. --task multi-label"
+            )
+        if self.label_sep is not None and (self.label_sep == "" or self.task == "single-label"):
+            raise DataError(
+                f"label_sep {self.label_sep!r} splits label sets, so it needs a non-empty "
+                f"separator and task auto or multi-label (found task {self.task!r})"
+            )
 
 
 def datasets_root() -> Path | None:
@@ -112,7 +154,8 @@ def local_dataset_names(root: Path | None = None) -> list[str]:
         return []
     names = []
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.stem in (*SPLITS, "all") and path.suffix in EXTENSIONS:
+        stem = path.name.split(".")[0]
+        if path.is_file() and stem in (*SPLITS, "all") and table_suffix(path) in EXTENSIONS:
             names.append(str(path.parent.relative_to(root)))
     return sorted(set(names))
 
@@ -147,43 +190,24 @@ def _raw_frames(args: DataArgs) -> dict[str, pd.DataFrame]:
         return {"all": read_table(path)}
     if path is not None and path.is_dir():
         return {split: read_table(p) for split, p in find_split_files(path).items()}
-    return _hub_frames(args, datasets_root())
+    builtin = builtin_folder(args.dataset)
+    if builtin is not None:
+        return {split: read_table(p) for split, p in find_split_files(builtin).items()}
+    from .hub import hub_frames
+
+    return hub_frames(args, _where_datasets_are(datasets_root()))
 
 
-def _hub_frames(args: DataArgs, root: Path | None) -> dict[str, pd.DataFrame]:
+def _where_datasets_are(root: Path | None) -> str:
+    """The named datasets there are, for a "not found" error."""
     known = local_dataset_names(root)
-    hint = (
-        f"known local datasets in {root}: {known}"
+    local = (
+        f"in {DATASETS_ENV}={root}: {known}"
         if known
-        else f"set {DATASETS_ENV} to a folder of datasets (e.g. ../shared/datasets)"
+        else f"set {DATASETS_ENV} to a folder with one sub-folder of train.csv / test.csv "
+        "(text,label columns) per dataset for more"
     )
-    looks_like_path = (
-        os.sep in args.dataset and args.dataset.count("/") != 1 or args.dataset.startswith(".")
-    )
-    from ..models import hub_reachable
-
-    if looks_like_path or os.environ.get("HF_DATASETS_OFFLINE") == "1" or not hub_reachable():
-        raise DataError(
-            f"dataset {args.dataset!r} not found: no such file or folder, no local dataset of that name; {hint}"
-        )
-    import datasets
-
-    try:
-        hub = datasets.load_dataset(args.dataset)
-    except Exception as err:  # noqa: BLE001 - any Hub failure gets the same actionable message
-        raise DataError(
-            f"dataset {args.dataset!r} not found: no such file or folder, no local dataset of that name, "
-            f"and the Hub could not provide it ({type(err).__name__}); {hint}"
-        ) from err
-    frames = {}
-    for split, ds in hub.items():
-        frame = ds.to_pandas()
-        feature = ds.features.get(args.label_column)
-        if feature is not None and hasattr(feature, "names"):
-            frame[args.label_column] = [feature.names[i] for i in frame[args.label_column]]
-            args.label_names = args.label_names or list(feature.names)
-        frames[{"validation": "dev"}.get(split, split)] = frame
-    return frames
+    return f"built in: {builtin_names()}; {local}"
 
 
 def _normalise(frames: dict[str, pd.DataFrame], args: DataArgs) -> dict[str, pd.DataFrame]:
@@ -191,7 +215,7 @@ def _normalise(frames: dict[str, pd.DataFrame], args: DataArgs) -> dict[str, pd.
     for split, frame in frames.items():
         source = getattr(frame, "attrs", {}).get("source", split)
         frame = join_text_columns(frame, args.text_column, args.label_column, source)
-        out[split] = clean_rows(frame, source)
+        out[split] = clean_rows(multilabel.lists_as_text(frame), source)
     return out
 
 
@@ -259,21 +283,34 @@ def load_data(args: DataArgs | str | None = None, **overrides):
         DataError: with what was expected, what was found and the fix.
     """
     args = _as_args(args, overrides)
-    frames, names = _splits(args)
+    frames, names, task = _splits(args)
     if args.target:
         frames["test"] = _target_test(args, names)
-    dataset = _to_datasetdict(_sampled(frames, args), names, args.label_names)
+    frames = _sampled(frames, args, task)
+    if task == multilabel.MULTI:
+        dataset = multilabel.to_dataset(frames, names, args.label_names)
+    else:
+        dataset = _to_datasetdict(frames, names, args.label_names)
     check_splits(dataset)
     return dataset
 
 
-def _sampled(frames: dict[str, pd.DataFrame], args: DataArgs) -> dict[str, pd.DataFrame]:
-    """``k`` per class of train, then every split capped at ``limit`` (both seeded)."""
+def _sampled(
+    frames: dict[str, pd.DataFrame], args: DataArgs, task: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """``k`` per class (multi-label: at least k rows of every label) of train, then every split
+    capped at ``limit`` (both seeded)."""
     frames = dict(frames)
-    if args.k is not None:
+    if args.k is not None and task == multilabel.MULTI:
+        train = frames["train"]
+        rows = multilabel.few_shot_sets([json.loads(v) for v in train["label"]], args.k, args.seed)
+        frames["train"] = train.iloc[rows].reset_index(drop=True)
+    elif args.k is not None:
         frames["train"] = few_shot(frames["train"], args.k, args.seed)
     if args.limit is not None:
         frames = {s: stratified_subsample(f, args.limit, args.seed) for s, f in frames.items()}
+    if args.train_limit is not None:
+        frames["train"] = stratified_subsample(frames["train"], args.train_limit, args.seed)
     return frames
 
 
@@ -283,22 +320,32 @@ def _as_args(args: DataArgs | str | None, overrides: dict) -> DataArgs:
     return dataclasses.replace(args, **overrides) if overrides else args
 
 
-def _splits(args: DataArgs) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """Complete, checked train/dev/test frames of ``args.dataset`` and its label names."""
+def _splits(args: DataArgs) -> tuple[dict[str, pd.DataFrame], list[str], str]:
+    """Complete, checked train/dev/test frames of ``args.dataset``, its label names and task."""
     frames = _normalise(_raw_frames(args), args)
-    names = _label_names(frames, args)
+    task = multilabel.resolve_task(frames, args.task, args.label_sep)
+    if task == multilabel.MULTI:
+        frames = multilabel.to_label_sets(frames, args.label_sep)
+        names = multilabel.set_names(frames, args.label_names)
+    else:
+        names = _label_names(frames, args)
     frames = complete_splits(frames, args.test_size, args.dev_size, args.seed)
-    return frames, names
+    return frames, names, task
 
 
 def _target_frames(args: DataArgs) -> dict[str, pd.DataFrame]:
-    target = dataclasses.replace(args, dataset=args.target, target=None, k=None, limit=None)
+    target = dataclasses.replace(
+        args, dataset=args.target, target=None, k=None, limit=None, train_limit=None
+    )
     return _splits(target)[0]
 
 
 def _target_test(args: DataArgs, names: list[str]) -> pd.DataFrame:
     test = _target_frames(args)["test"]
-    unseen = sorted(set(test["label"]) - set(names))
+    labels = set(test["label"])
+    if labels and all(v.startswith("[") for v in labels):  # label sets (multi-label)
+        labels = {name for v in labels for name in json.loads(v)}
+    unseen = sorted(labels - set(names))
     if unseen:
         raise DataError(
             f"target {args.target!r} has labels {unseen[:5]} that the source {args.dataset!r} never uses "
@@ -347,8 +394,9 @@ def save_data(
     overwrite: bool = False,
     inputs=(),
 ) -> Path:
-    """Write each split as ``<split>.csv`` atomically: ``text,label`` (label names) plus any other
-    column (e.g. augmentation markers), with the run marker (kind ``dataset``) and ``config.yaml``.
+    """Write each split as ``<split>.csv`` atomically: ``text,label`` (label names; a JSON list of
+    them per row for multi-label) plus any other column (e.g. augmentation markers), with the run
+    marker (kind ``dataset``) and ``config.yaml``.
 
     Args:
         dataset: a ``DatasetDict`` (``text`` and a ``ClassLabel`` ``label`` in every split).
@@ -361,10 +409,7 @@ def save_data(
 
     def payload(tmp: Path) -> None:
         for split, ds in dataset.items():
-            names = ds.features["label"].names
-            frame = pd.DataFrame(
-                {"text": ds["text"][:], "label": [names[i] for i in ds["label"][:]]}
-            )
+            frame = pd.DataFrame({"text": ds["text"][:], "label": _label_texts(ds)})
             for column in ds.column_names:
                 if column not in ("text", "label"):
                     frame[column] = ds[column][:]
@@ -376,20 +421,44 @@ def save_data(
     )  # fmt: skip
 
 
-def describe(dataset) -> dict:
-    """Per split: rows, label counts, and word-length percentiles (p5/p50/p95/max)."""
+def _label_texts(ds) -> list[str]:
+    """Label names per row; a JSON list of names per row for multi-label."""
+    names = multilabel.label_names_of(ds)
+    if multilabel.is_multilabel(ds):
+        return [json.dumps([names[i] for i in ids]) for ids in ds["label"][:]]
+    return [names[i] for i in ds["label"][:]]
+
+
+def _percentiles(lengths: np.ndarray) -> dict:
+    lengths = lengths if len(lengths) else np.zeros(1, dtype=int)
+    return {
+        p: float(np.percentile(lengths, q)) for p, q in (("p5", 5), ("p50", 50), ("p95", 95))
+    } | {"max": int(lengths.max())}
+
+
+def describe(dataset, tokenizer=None, max_length: int | None = None) -> dict:
+    """Per split: rows, label counts (texts per label), word-length percentiles (p5/p50/p95/max)
+    and, with a ``tokenizer``, token-length percentiles and how many texts exceed ``max_length``.
+    """
     summary = {}
+    multi = multilabel.is_multilabel(dataset)
     for split, ds in dataset.items():
-        names = ds.features["label"].names
-        counts = np.bincount(np.asarray(ds["label"], dtype=int), minlength=len(names))
-        lengths = np.array([len(t.split()) for t in ds["text"]]) if len(ds) else np.zeros(1)
-        summary[split] = {
+        names = multilabel.label_names_of(ds)
+        ids = [i for row in ds["label"] for i in row] if multi else ds["label"]
+        counts = np.bincount(np.asarray(ids, dtype=int), minlength=len(names))
+        texts = list(ds["text"])
+        info = {
             "rows": len(ds),
             "labels": {name: int(c) for name, c in zip(names, counts)},
-            "words": {
-                p: float(np.percentile(lengths, q))
-                for p, q in (("p5", 5), ("p50", 50), ("p95", 95))
-            }
-            | {"max": int(lengths.max())},
+            "words": _percentiles(np.array([len(t.split()) for t in texts])),
         }
+        if multi:
+            info["labels_per_row"] = float(len(ids) / max(1, len(ds)))
+        if tokenizer is not None:
+            tokens = np.array([len(x) for x in tokenizer(texts, verbose=False)["input_ids"]])
+            info["tokens"] = _percentiles(tokens)
+            if max_length is not None:
+                info["over_max_length"] = {"max_length": int(max_length),
+                                           "texts": int((tokens > max_length).sum())}  # fmt: skip
+        summary[split] = info
     return summary

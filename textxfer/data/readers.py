@@ -1,7 +1,9 @@
-"""Read one table file (CSV / JSON / JSONL / Parquet) and check it, with errors that say the fix."""
+"""Read one table file (CSV / JSON / JSONL / Parquet, text formats also gzipped) and check it, with
+errors that say the fix."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import logging
 import math
@@ -16,13 +18,20 @@ logger = logging.getLogger(__name__)
 
 EXTENSIONS = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 SPLIT_FILES = ("train", "dev", "validation", "test", "all")
+GZIP = ".gz"  # train.csv.gz, test.jsonl.gz, ...: read as the format before it
+
+
+def table_suffix(path: Path) -> str:
+    """The table format of ``path``: ``.csv`` for ``train.csv`` and for ``train.csv.gz``."""
+    name = path.name.lower()
+    return Path(name.removesuffix(GZIP)).suffix if name.endswith(GZIP) else path.suffix.lower()
 
 
 def find_split_files(folder: Path) -> dict[str, Path]:
     """split -> file in ``folder`` (``validation`` counts as ``dev``)."""
     found: dict[str, Path] = {}
     for stem in SPLIT_FILES:
-        for ext in EXTENSIONS:
+        for ext in (*EXTENSIONS, *(e + GZIP for e in EXTENSIONS if e != ".parquet")):
             path = folder / f"{stem}{ext}"
             if path.is_file():
                 found.setdefault({"validation": "dev"}.get(stem, stem), path)
@@ -38,6 +47,14 @@ def find_split_files(folder: Path) -> dict[str, Path]:
 def decode_text(path: Path) -> str:
     """A file's text (UTF-8, BOM allowed), with one clear error for empty or non-UTF-8 files."""
     raw = path.read_bytes()
+    if path.name.lower().endswith(GZIP):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise DataError(
+                f"file {str(path)!r} is not a valid gzip file ({err}); re-compress it with "
+                "`gzip -k FILE` or pass the uncompressed file"
+            ) from err
     if not raw.strip():
         raise DataError(
             f"file {str(path)!r} is empty; expected a header row (e.g. text,label) and at least one data row"
@@ -57,10 +74,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"file {str(path)!r} not found; pass an existing file or folder")
-    suffix = path.suffix.lower()
-    if suffix not in EXTENSIONS:
+    suffix = table_suffix(path)
+    if suffix not in EXTENSIONS or (suffix == ".parquet" and path.name.lower().endswith(GZIP)):
         raise DataError(
-            f"file {str(path)!r} has extension {suffix!r}; expected one of {list(EXTENSIONS)}"
+            f"file {str(path)!r} has extension {suffix!r}; expected one of {list(EXTENSIONS)} "
+            f"(the text formats may be gzipped: .csv{GZIP})"
         )
     try:
         if suffix == ".parquet":
@@ -102,6 +120,22 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+# Usual column names, for the fix an error suggests (e.g. GLUE's sentence/label).
+TEXT_NAMES = ("text", "sentence", "review", "content", "document", "question", "sentence1", "body")
+LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "coarse_label")
+
+
+def _guess_columns(found: list[str], label_column: str) -> tuple[str, str]:
+    """(text, label) columns to suggest: usual names first, else the first / last other column."""
+    lowered = {c.lower(): c for c in found}
+    text = next((lowered[n] for n in TEXT_NAMES if n in lowered), None)
+    text = text or next((c for c in found if c != label_column), "TEXT")
+    label = label_column if label_column in found else None
+    label = label or next((lowered[n] for n in LABEL_NAMES if n in lowered), None)
+    label = label or next((c for c in reversed(found) if c != text), "LABEL")
+    return text, label
+
+
 def join_text_columns(
     frame: pd.DataFrame, text_column: str | list[str], label_column: str, source: str
 ) -> pd.DataFrame:
@@ -110,11 +144,10 @@ def join_text_columns(
     missing = [c for c in [*columns, label_column] if c not in frame.columns]
     if missing:
         found = [str(c) for c in frame.columns]
-        guess_text = next((c for c in found if c != label_column), "TEXT")
+        text, label = _guess_columns(found, label_column)
         raise DataError(
             f"expected columns {[*columns, label_column]} in {source}, found {found} (missing {missing}); "
-            f"pass --text-column {guess_text} --label-column {found[-1] if found else 'LABEL'} "
-            "(or text_column/label_column in the config)"
+            f"pass --text-column {text} --label-column {label} (or text_column/label_column in the config)"
         )
     parts = frame[columns].astype("string")
     if len(columns) == 1:

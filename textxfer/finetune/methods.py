@@ -1,7 +1,10 @@
-"""Fine-tuning methods of the method registry: ``finetune-full`` and ``finetune-lora``.
+"""Fine-tuning methods of the method registry: ``finetune-full``, ``finetune-lora`` and ``scratch``.
 
 Per-method options are the fields of ``ModelArgs``, ``TrainArgs`` and ``LoraArgs`` (flat, or by
 section ``model`` / ``train`` / ``lora``); no model folder is kept (``out`` is fixed to null).
+Unset training settings follow the defaults rule (``textxfer.train.defaults``), as on the CLI.
+``scratch`` trains the same architecture with the same tokenizer and budget from random weights:
+what the grid's transfer methods gain over it is what pretraining buys.
 """
 
 from __future__ import annotations
@@ -36,6 +39,13 @@ for _name, _lora, _help in (
 ):
     register_method(
         _name, kind="finetune", sections=FINETUNE_SECTIONS, run=run_finetune,
-        fixed={"lora": _lora, "out": None}, defaults=GRID_DEFAULTS, smoke=SMOKE_TRAINING,
-        adaptation="encoder", help=_help,
+        fixed={"lora": _lora, "out": None, "from_scratch": False}, defaults=GRID_DEFAULTS,
+        smoke=SMOKE_TRAINING, adaptation="encoder", help=_help,
     )  # fmt: skip
+
+register_method(
+    "scratch", kind="scratch", sections=FINETUNE_SECTIONS, run=run_finetune,
+    fixed={"lora": False, "out": None, "from_scratch": True}, defaults=GRID_DEFAULTS,
+    smoke=SMOKE_TRAINING,
+    help="the same architecture, tokenizer and budget trained from random weights (no transfer)",
+)  # fmt: skip

@@ -31,7 +31,8 @@ def make_accelerator(args: TrainArgs):
 
     Accelerate keeps one process-wide state; when an earlier run in this process used another
     mixed precision, that state is reset so runs with different settings can follow each other.
-    DDP looks for unused parameters only under gradual unfreezing (frozen groups get no grads).
+    DDP looks for unused parameters only under gradual unfreezing or a head warm-up (frozen
+    groups get no grads).
     """
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
@@ -58,7 +59,7 @@ def make_accelerator(args: TrainArgs):
         log_with=None if args.report_to == "none" else args.report_to,
         project_config=ProjectConfiguration(project_dir=log_dir, logging_dir=log_dir),
         kwargs_handlers=[
-            DistributedDataParallelKwargs(find_unused_parameters=args.gradual_unfreeze)
+            DistributedDataParallelKwargs(find_unused_parameters=_freezes_during_training(args))
         ],
     )
     if args.mixed_precision == "fp16" and accelerator.device.type == "cpu":
@@ -115,6 +116,12 @@ def check_launcher() -> None:
             f"--multi_gpu --num_processes {asked} ...` (textxfer then trains on gloo) or `torchrun "
             f"--nproc_per_node {asked} ...`"
         )
+
+
+def _freezes_during_training(args: TrainArgs) -> bool:
+    """Whether some parameters get no gradient for a while (gradual unfreezing, a head warm-up),
+    which DDP must then look for."""
+    return bool(args.gradual_unfreeze or getattr(args, "head_warmup", 0))
 
 
 def _distributed_cpu() -> bool:

@@ -12,6 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..chunking import (
+    AGGREGATION_HELP,
+    STRIDE_HELP,
+    THRESHOLD_HELP,
+    WINDOW_HELP,
+    check_chunk_options,
+    check_threshold,
+)
 from ..config import FALSE, TRUE, Args, field
 from ..errors import ConfigError
 
@@ -19,6 +27,7 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULERS = ("linear", "cosine", "constant")
 PRECISIONS = ("no", "fp16", "bf16")
 EVAL_STRATEGIES = ("epoch", "steps", "no")
+LR_AUTO = "auto"
 MODES = ("auto", "max", "min")
 TRACKERS = ("none", "tensorboard", "wandb", "mlflow", "comet_ml", "aim", "clearml", "dvclive")
 LORA_BIAS = ("none", "all", "lora_only")
@@ -70,16 +79,25 @@ class ModelArgs(Args):
     model: str = field(
         "default", help="'default' (offline all-MiniLM-L6-v2), a local folder or a Hub id"
     )
-    max_length: int = field(128, help="truncate texts to this many tokens")
+    max_length: int = field(128, help="truncate texts to this many tokens (without chunk_window)")
     pad_to_max_length: bool = field(
         False, help="pad every text to max_length (fixed shapes) instead of per batch"
     )
     dropout: float | None = field(
         None, help="set every dropout probability of the model config (null: keep the model's)"
     )
+    chunk_window: int | None = field(None, help=WINDOW_HELP)
+    chunk_stride: int | None = field(None, help=STRIDE_HELP)
+    chunk_aggregation: str = field("mean", help=AGGREGATION_HELP)
+    threshold: float | None = field(None, help=THRESHOLD_HELP)
+    from_scratch: bool = field(
+        False, help="same architecture and tokenizer, random initial weights (no pretraining)"
+    )
 
     def validate(self) -> None:
         _at_least("max_length", self.max_length, 2)
+        check_chunk_options(self.chunk_window, self.chunk_stride, self.chunk_aggregation)
+        check_threshold(self.threshold)
         if self.dropout is not None and not 0.0 <= float(self.dropout) < 1.0:
             raise ConfigError(
                 f"dropout must be in [0, 1) or null, found {self.dropout!r}; e.g. --dropout 0.1"
@@ -109,7 +127,9 @@ class TrainArgs(Args):
         "(resume even when the data or settings differ from the checkpoint's)",
         metadata=NEUTRAL,
     )
-    epochs: int = field(3, help="passes over the training data")
+    epochs: int | None = field(
+        None, help="passes over the training data (null: >= 3 epochs and >= 300 steps)"
+    )
     max_steps: int | None = field(
         None, help="stop after this many optimizer steps (overrides epochs)"
     )
@@ -118,7 +138,15 @@ class TrainArgs(Args):
         None, help="evaluation batch size per process (default: 2 x batch_size)", metadata=NEUTRAL
     )
     grad_accum: int = field(1, help="micro-batches accumulated per optimizer step")
-    lr: float = field(5e-5, help="peak learning rate (of the top layer group)")
+    lr: float | str | None = field(
+        None,
+        help="peak learning rate (of the top layer group); null: 5e-5 full, 1e-3 LoRA, 1e-4 from "
+        "scratch; auto: a short probe on dev picks it",
+    )
+    lr_candidates: list[float] | None = field(
+        None, help="lr auto: rates to probe (null: the regime's default x 0.3, 1 and 3)"
+    )
+    lr_probe_steps: int = field(40, help="lr auto: optimizer steps per probed rate")
     weight_decay: float = field(0.01, help="decoupled weight decay (not on biases and norms)")
     optimizer: str = field("adamw", help="adamw or sgd")
     momentum: float = field(0.0, help="SGD momentum (optimizer sgd)")
@@ -126,7 +154,9 @@ class TrainArgs(Args):
     adam_betas: list[float] = field([0.9, 0.999], help="AdamW betas")
     adam_eps: float = field(1e-8, help="AdamW epsilon")
     scheduler: str = field("linear", help="learning-rate schedule: linear, cosine or constant")
-    warmup_ratio: float = field(0.0, help="fraction of the steps spent warming up")
+    warmup_ratio: float | None = field(
+        None, help="fraction of the steps spent warming up (null: 0.1)"
+    )
     warmup_steps: int | None = field(None, help="warm-up steps (overrides warmup_ratio)")
     max_grad_norm: float | None = field(1.0, help="clip gradients to this norm (null: no clip)")
     mixed_precision: str = field("no", help="no, fp16 or bf16 (Accelerate autocast)")
@@ -145,7 +175,11 @@ class TrainArgs(Args):
     unfreeze_every: int | None = field(
         None, help="optimizer steps between unfreezing groups (default: all by end of epoch 1)"
     )
-    eval_strategy: str = field("epoch", help="evaluate on dev each epoch, every eval_steps, or no")
+    eval_strategy: str = field(
+        "auto",
+        help="evaluate on dev each epoch, every eval_steps, or no; auto: each epoch up to 10 "
+        "epochs, else 10 times in all",
+    )
     eval_steps: int | None = field(None, help="optimizer steps between evaluations (steps)")
     best_metric: str = field("accuracy", help="dev metric that picks the best model")
     best_mode: str = field("auto", help="max, min, or auto (min for loss, else max)")
@@ -182,7 +216,7 @@ class TrainArgs(Args):
             ("optimizer", OPTIMIZERS),
             ("scheduler", SCHEDULERS),
             ("mixed_precision", PRECISIONS),
-            ("eval_strategy", EVAL_STRATEGIES),
+            ("eval_strategy", (*EVAL_STRATEGIES, "auto")),
             ("save_strategy", EVAL_STRATEGIES),
             ("best_mode", MODES),
             ("early_stopping_mode", MODES),
@@ -196,16 +230,21 @@ class TrainArgs(Args):
         self._check_class_weights()
 
     def _check_numbers(self) -> None:
-        for name in ("epochs", "batch_size", "grad_accum", "logging_steps"):
+        for name in ("batch_size", "grad_accum", "logging_steps", "lr_probe_steps"):
             _at_least(name, getattr(self, name), 1)
-        for name in ("max_steps", "eval_batch_size", "unfreeze_every", "save_total_limit"):
+        for name in (
+            "epochs",
+            "max_steps",
+            "eval_batch_size",
+            "unfreeze_every",
+            "save_total_limit",
+        ):
             _at_least(name, getattr(self, name), 1, allow_none=True)
         for name in ("weight_decay", "freeze_layers", "num_workers", "early_stopping_min_delta"):
             _at_least(name, getattr(self, name), 0)
         _at_least("warmup_steps", self.warmup_steps, 0, allow_none=True)
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be > 0, found {self.lr!r}; e.g. --lr 5e-5")
-        if not 0.0 <= self.warmup_ratio < 1.0:
+        self._check_lr()
+        if self.warmup_ratio is not None and not 0.0 <= self.warmup_ratio < 1.0:
             raise ConfigError(
                 f"warmup_ratio must be in [0, 1), found {self.warmup_ratio!r}; e.g. --warmup-ratio 0.1"
             )
@@ -218,6 +257,27 @@ class TrainArgs(Args):
             raise ConfigError(
                 f"max_grad_norm must be > 0 or null, found {self.max_grad_norm!r}; "
                 "pass --max-grad-norm null to disable clipping"
+            )
+
+    def _check_lr(self) -> None:
+        if isinstance(self.lr, str):  # a flag value: a number, or auto
+            text = self.lr.strip().lower()
+            try:
+                self.lr = LR_AUTO if text == LR_AUTO else float(text)
+            except ValueError:
+                raise ConfigError(
+                    f"lr must be a number, auto or null, found {self.lr!r}; e.g. --lr 5e-5 or --lr auto"
+                ) from None
+        if isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool):
+            self.lr = float(self.lr)
+            if not self.lr > 0:
+                raise ConfigError(f"lr must be > 0, found {self.lr!r}; e.g. --lr 5e-5")
+        if self.lr_candidates is not None and (
+            not self.lr_candidates or any(not c > 0 for c in self.lr_candidates)
+        ):
+            raise ConfigError(
+                f"lr_candidates must be a non-empty list of rates > 0 or null, found "
+                f"{self.lr_candidates!r}; e.g. --lr-candidates [1e-4,3e-4,1e-3]"
             )
 
     def _check_optimizer(self) -> None:

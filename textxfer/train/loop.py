@@ -169,8 +169,15 @@ class TrainLoop:
         tracker_config: dict | None = None,
         fingerprint: Callable[[], dict] | None = None,
     ) -> None:
+        from .defaults import is_resolved
         from .optim import build_scheduler
 
+        if not is_resolved(args):
+            raise ConfigError(
+                f"TrainLoop needs concrete settings, found lr={args.lr!r}, epochs={args.epochs!r}, "
+                f"warmup_ratio={args.warmup_ratio!r}, eval_strategy={args.eval_strategy!r}; fill "
+                "them with textxfer.train.defaults.resolve_train_args (build_stage does)"
+            )
         if args.eval_strategy != "no" and (eval_dataloader is None or eval_fn is None):
             raise ConfigError(
                 f"eval_strategy {args.eval_strategy!r} needs an evaluation set and eval_fn; "
@@ -459,11 +466,11 @@ class TrainLoop:
             self.accelerator.init_trackers(self.run_name, config=self.tracker_config)
 
     def _progress_bar(self):
-        from tqdm.auto import tqdm
+        from ..console import progress
 
         show = self.args.progress_bar and self.accelerator.is_local_main_process
-        return tqdm(
-            total=self.total_steps, initial=self.state.global_step, disable=not show, desc="train"
+        return progress(
+            total=self.total_steps, initial=self.state.global_step, enabled=show, desc="train"
         )
 
     def _callback(self, hook: str, *extra: Any) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -94,11 +95,14 @@ def _no_decay(name: str, param: torch.Tensor) -> bool:
     return param.ndim < 2 or "norm" in name.lower()
 
 
-def param_groups(model: torch.nn.Module, args: TrainArgs) -> list[dict[str, Any]]:
+def param_groups(
+    model: torch.nn.Module, args: TrainArgs, own_lr: Mapping[str, float] | None = None
+) -> list[dict[str, Any]]:
     """Optimizer parameter groups of the trainable parameters: per layer group lr, decay split.
 
     Each group carries ``lr``, ``weight_decay``, ``params`` and a ``name`` (e.g. ``layer_3``).
-    Without layer-wise decay every group gets ``args.lr``.
+    Without layer-wise decay every group gets ``args.lr``. ``own_lr`` maps parameter names to a
+    rate of their own (e.g. a freshly initialised head); they form extra groups named ``own_lr``.
     """
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     if not trainable:
@@ -109,19 +113,29 @@ def param_groups(model: torch.nn.Module, args: TrainArgs) -> list[dict[str, Any]
         named_groups = layer_groups(model)
     else:
         named_groups = [[n for n, _ in model.named_parameters()]]
+    own = {n: float(v) for n, v in (own_lr or {}).items() if n in trainable}
     params = dict(model.named_parameters())
     top = len(named_groups) - 1
     out = []
     for g, names in enumerate(named_groups):
         lr = args.lr * args.layer_lr_decay ** (top - g)
         label = "all" if len(named_groups) == 1 else _group_label(g, top)
-        for decay in (True, False):
-            chosen = [
-                params[n] for n in names if n in trainable and _no_decay(n, params[n]) != decay
-            ]
-            if chosen:
-                wd = args.weight_decay if decay else 0.0
-                out.append({"params": chosen, "lr": lr, "weight_decay": wd, "name": label})
+        out += _decay_split([n for n in names if n in trainable and n not in own], params, lr,
+                            args.weight_decay, label)  # fmt: skip
+    for lr in sorted(set(own.values())):
+        names = [n for n, v in own.items() if v == lr]
+        out += _decay_split(names, params, lr, args.weight_decay, "own_lr")
+    return out
+
+
+def _decay_split(names, params, lr: float, weight_decay: float, label: str) -> list[dict]:
+    """One group with weight decay and one without (biases, norms), empty ones dropped."""
+    out = []
+    for decay in (True, False):
+        chosen = [params[n] for n in names if _no_decay(n, params[n]) != decay]
+        if chosen:
+            wd = weight_decay if decay else 0.0
+            out.append({"params": chosen, "lr": lr, "weight_decay": wd, "name": label})
     return out
 
 
@@ -161,7 +175,25 @@ def build_scheduler(optimizer: torch.optim.Optimizer, args: TrainArgs, total_ste
     )
 
 
-class GradualUnfreezing:
+class TrainableSchedule:
+    """Loop callback base: which parameters train is a function of the optimizer step
+    (``apply(step)``), so a resumed run trains exactly as an uninterrupted one; ``apply(None)``
+    at train end leaves every scheduled parameter trainable again."""
+
+    def on_train_begin(self, loop) -> None:
+        self.apply(loop.state.global_step)
+
+    def on_step_begin(self, loop) -> None:
+        self.apply(loop.state.global_step)
+
+    def on_train_end(self, loop) -> None:
+        self.apply(None)
+
+    def apply(self, step: int | None) -> None:
+        raise NotImplementedError
+
+
+class GradualUnfreezing(TrainableSchedule):
     """Loop callback: start with the top layer group trainable, unfreeze one more every N steps.
 
     Only parameters that were trainable when the callback was built take part (groups frozen by
@@ -187,13 +219,7 @@ class GradualUnfreezing:
     def on_train_begin(self, loop) -> None:
         if self.every is None:
             self.every = max(1, loop.steps_per_epoch // len(self.groups))
-        self.apply(loop.state.global_step)
-
-    def on_step_begin(self, loop) -> None:
-        self.apply(loop.state.global_step)
-
-    def on_train_end(self, loop) -> None:
-        self.apply(None)
+        super().on_train_begin(loop)
 
     def apply(self, step: int | None) -> None:
         """Make the top ``1 + step // every`` groups trainable (all when ``step`` is None)."""

@@ -53,6 +53,9 @@ class Result:
     best_step: int | None
     stopped_early: bool
     history: list[dict]
+    # settings the defaults rule filled in ({field: {value, rule}}) and the lr probe, if any
+    settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    processes: int = 1  # the world size it trained with (shown, so a lone process is seen)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the history, JSON-ready."""
@@ -68,6 +71,7 @@ class Stage:
     trainable_params: int
     total_params: int
     new_keys: list[str]
+    args: TrainArgs | None = None  # the settings the loop runs with (defaults filled in)
 
     @property
     def model(self):
@@ -81,11 +85,15 @@ class Stage:
             train_seconds=round(fitted.train_seconds, 3), trainable_params=self.trainable_params,
             total_params=self.total_params, global_step=fitted.global_step, epochs=fitted.epochs,
             best_step=fitted.best_step, stopped_early=fitted.stopped_early, history=fitted.history,
+            processes=self.accelerator.num_processes,
         )  # fmt: skip
 
 
 def dataset_hash(dataset) -> str:
-    """sha256 (16 hex digits) of every column of a tokenized dataset, in row order."""
+    """sha256 (16 hex digits) of every column of a tokenized dataset, in row order; a dataset of
+    another kind (e.g. sentence pairs) says what its content is with ``content_hash()``."""
+    if hasattr(dataset, "content_hash"):
+        return dataset.content_hash()
     digest = hashlib.sha256()
     for column in sorted(dataset.column_names):
         digest.update(column.encode())
@@ -132,12 +140,15 @@ def build_stage(
     callbacks: Sequence[Any] = (),
     run_name: str = "textxfer",
     config: dict[str, Any] | None = None,
+    own_lr: Callable[[Any], dict[str, float]] | None = None,
 ) -> Stage:
     """Seeded model (+ LoRA), freezing, optimiser, dataloaders and the ``TrainLoop``.
 
     Args:
         accelerator: from ``textxfer.train.accel.make_accelerator(args)``.
-        args: the loop settings.
+        args: the loop settings; unset ones (null lr, epochs, ...) are filled by the defaults
+            rule for full or LoRA training (``textxfer.train.defaults``) unless the caller
+            resolved them already (``finetune`` does, knowing its regime).
         build_model: ``() -> (model, new_keys)``, called after seeding (a new head's init
             depends on the seed); ``new_keys`` are parameters the checkpoint did not provide.
         train_dataset: tokenized rows with ``input_ids``.
@@ -148,14 +159,20 @@ def build_stage(
         eval_dataset, eval_fn: the evaluation set and ``eval_fn(model, dataloader) -> metrics``.
         callbacks: extra ``textxfer.train.loop.Callback`` objects.
         run_name, config: tracker run name and the config logged with it.
+        own_lr: ``own_lr(model) -> {parameter name: lr}`` for parameters that train at a rate of
+            their own (``optim.param_groups``), called on the built model.
     """
     from accelerate.utils import set_seed
 
     from .accel import eval_dataloader, train_dataloader
+    from .defaults import is_resolved, resolve_train_args
     from .loop import TrainLoop, flat_config
     from .lora import apply_lora, count_parameters
     from .optim import GradualUnfreezing, build_optimizer, freeze, param_groups
 
+    if not is_resolved(args):
+        regime = "full" if lora is None else "lora"
+        args, _ = resolve_train_args(args, regime, len(train_dataset), accelerator.num_processes)
     set_seed(args.seed)
     model, new_keys = build_model()
     if lora is not None:
@@ -164,7 +181,7 @@ def build_stage(
     trainable, total = count_parameters(model)
     # built before the optimizer: it records which parameters may ever train
     unfreezer = [GradualUnfreezing(model, args.unfreeze_every)] if args.gradual_unfreeze else []
-    optimizer = build_optimizer(param_groups(model, args), args)
+    optimizer = build_optimizer(param_groups(model, args, own_lr(model) if own_lr else None), args)
     lengths = [len(x) for x in train_dataset["input_ids"]] if args.group_by_length else None
     train_dl = train_dataloader(
         train_dataset, args.batch_size, collate, args.seed, lengths=lengths,
@@ -187,7 +204,8 @@ def build_stage(
         "%s: %d process(es) (%s), %d of %d parameters trainable", run_name,
         accelerator.num_processes, accelerator.distributed_type.value, trainable, total,
     )  # fmt: skip
-    return Stage(accelerator, loop, trainable, total, list(new_keys))
+    logger.info("%s: %d of %d parameters trainable", run_name, trainable, total)
+    return Stage(accelerator, loop, trainable, total, list(new_keys), args)
 
 
 def save_on_main(accelerator, save: Callable[[], Any]) -> None:

@@ -1,0 +1,133 @@
+"""Adaptation defaults that do not hurt: a fresh masked-LM head trains alone first and at its own
+rate, the (tied) word embeddings stay fixed, only scored positions reach the vocabulary layer; a
+warm-up resumes exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ftutil
+import pytest
+import torch
+
+from textxfer.adapt import adapt
+from textxfer.adapt.args import AdaptArgs, MLMTrainArgs
+from textxfer.errors import ConfigError
+from textxfer.train.args import ModelArgs
+
+TEXTS = [t for t, _ in ftutil.rows()]
+
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory) -> Path:
+    """A tiny BERT saved without a masked-LM head (like the default sentence encoder)."""
+    from textxfer.testing import make_tiny_bert
+
+    return make_tiny_bert(tmp_path_factory.mktemp("encoder"), texts=TEXTS * 3, with_mlm_head=False)
+
+
+def _train(out, **overrides) -> MLMTrainArgs:
+    values = dict(max_steps=10, batch_size=4, lr=1e-3, progress_bar=False, seed=0, out=str(out))
+    return MLMTrainArgs(**{**values, **overrides})
+
+
+class Watch:
+    """Records, after every optimizer step, a copy of a few weights and the rates of the groups."""
+
+    def __init__(self) -> None:
+        self.steps: list[dict] = []
+
+    def on_step_end(self, loop) -> None:
+        model = loop.accelerator.unwrap_model(loop.model)
+        weights = {
+            "layer": model.bert.encoder.layer[0].attention.self.query.weight,
+            "words": model.bert.embeddings.word_embeddings.weight,
+            "head": model.cls.predictions.transform.dense.weight,
+        }
+        self.steps.append({
+            **{k: v.detach().clone() for k, v in weights.items()},
+            "lrs": {g["name"]: g["lr"] for g in loop.optimizer.param_groups},
+        })  # fmt: skip
+
+
+def test_scored_positions_only_gives_the_full_loss_and_gradients(bert):
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    from textxfer.adapt.mlm import draw_mask, make_masker, masked_nll, scored_positions_only
+
+    tok = AutoTokenizer.from_pretrained(str(bert))
+    model = AutoModelForMaskedLM.from_pretrained(str(bert))
+    enc = tok(TEXTS[:6], padding=True, return_tensors="pt", return_special_tokens_mask=True)
+    ids, labels = draw_mask(make_masker(tok), enc["input_ids"], enc["special_tokens_mask"],
+                            generator=torch.Generator().manual_seed(0))  # fmt: skip
+    results = []
+    for only_scored in (False, True):
+        model.zero_grad()
+        with scored_positions_only(model, labels != -100) if only_scored else torch.enable_grad():
+            logits = model(input_ids=ids, attention_mask=enc["attention_mask"]).logits
+        sums, counts = masked_nll(logits, labels)
+        (sums.sum() / counts.sum()).backward()
+        grad = model.bert.encoder.layer[0].attention.self.query.weight.grad.clone()
+        results.append((logits.shape, sums.detach(), grad))
+    (full_shape, full_sums, full_grad), (part_shape, part_sums, part_grad) = results
+    assert full_shape[:2] == labels.shape and part_shape[0] == int((labels != -100).sum())
+    assert torch.allclose(full_sums, part_sums, atol=1e-5)
+    assert torch.allclose(full_grad, part_grad, atol=1e-6)
+
+
+def test_a_fresh_head_trains_alone_first_at_its_own_rate(encoder, tmp_path):
+    from transformers import AutoModel
+
+    watch = Watch()
+    result = adapt(ModelArgs(str(encoder), max_length=32), TEXTS, AdaptArgs(),
+                   _train(tmp_path / "out", lr=1e-4), callbacks=[watch])  # fmt: skip
+    original = AutoModel.from_pretrained(str(encoder))
+    layer0 = original.encoder.layer[0].attention.self.query.weight
+    words = original.embeddings.word_embeddings.weight
+    warm = 3  # ceil(0.3 x 10 steps)
+    for step, seen in enumerate(watch.steps, start=1):
+        assert torch.equal(seen["words"], words)  # tied embeddings never move (frozen)
+        assert torch.equal(seen["layer"], layer0) == (step <= warm), step
+    assert not torch.equal(watch.steps[0]["head"], watch.steps[1]["head"])  # the head learns
+    lrs = watch.steps[0]["lrs"]
+    assert lrs["own_lr"] == pytest.approx(10 * lrs["all"])  # 1e-3 vs 1e-4, same schedule
+    assert result.metrics["fresh_mlm_head"] is True
+
+
+def test_a_checkpoint_with_its_own_head_trains_everything_from_step_one(bert, tmp_path):
+    from transformers import AutoModelForMaskedLM
+
+    watch = Watch()
+    adapt(ModelArgs(str(bert), max_length=32), TEXTS, AdaptArgs(), _train(tmp_path / "out"),
+          callbacks=[watch])  # fmt: skip
+    layer0 = AutoModelForMaskedLM.from_pretrained(str(bert)).bert.encoder.layer[0]
+    # step 1 runs at lr 0 (the schedule's one warm-up step), step 2 already moves the encoder
+    assert not torch.equal(watch.steps[1]["layer"], layer0.attention.self.query.weight)
+    assert "own_lr" not in watch.steps[0]["lrs"]
+
+
+def test_an_interrupted_warm_up_resumes_to_the_same_weights(encoder, tmp_path):
+    from safetensors.torch import load_file
+
+    common = dict(save_strategy="steps", save_steps=2, checkpoint_dir=None)
+    model = ModelArgs(str(encoder), max_length=32)
+    whole = adapt(model, TEXTS, AdaptArgs(), _train(tmp_path / "a", **common))
+    ckpt = dict(common, checkpoint_dir=str(tmp_path / "ckpt"))
+    with pytest.raises(ftutil.Interrupt):  # stops inside the warm-up (steps 1-3), resumes from 2
+        adapt(model, TEXTS, AdaptArgs(), _train(tmp_path / "b", **ckpt),
+              callbacks=[ftutil.crash_at(3)])  # fmt: skip
+    resumed = adapt(model, TEXTS, AdaptArgs(), _train(tmp_path / "b", resume=True, **ckpt))
+    want = load_file(str(Path(whole.output_dir) / "model.safetensors"))
+    got = load_file(str(Path(resumed.output_dir) / "model.safetensors"))
+    assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [({"head_warmup": 1.0}, "head_warmup must be in"), ({"fresh_head_lr": 0}, "fresh_head_lr must be > 0")],
+)  # fmt: skip
+def test_bad_warm_up_settings_say_what_to_do(values, message):
+    with pytest.raises(ConfigError, match=message):
+        MLMTrainArgs(**values)
