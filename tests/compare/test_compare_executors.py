@@ -181,11 +181,12 @@ def test_a_training_cell_trains_in_one_process_per_gpu(
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")  # two "GPUs": torchrun gives 2 CPU processes
     root = str(Path(__file__).resolve().parents[2])  # the torchrun processes import this textxfer
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
-    args = grid_args(tiny_dataset_dir, tmp_path, methods=["finetune-lora", "tfidf-lr"], sizes=["full"],
+    out = tmp_path / "grid"  # tmp_path holds tiny_bert: a grid's --out holds textxfer's files only
+    args = grid_args(tiny_dataset_dir, out, methods=["finetune-lora", "tfidf-lr"], sizes=["full"],
                      seeds=[0], model=str(tiny_bert), smoke=True, fail_fast=True)  # fmt: skip
     table = compare(args, progress=False, executor=ExecutorArgs(gpus_per_cell=2))
     assert (table["status"] == "ok").all()
-    records = {r["method"]: r for r in CellStore(tmp_path).read().values()}
+    records = {r["method"]: r for r in CellStore(out).read().values()}
     tuned = records["finetune-lora"]
     assert tuned["processes"] == 2 and tuned["run"]["processes"] == 2
     assert 0 <= tuned["accuracy"] <= 1 and tuned["n_eval"] == 8  # every test row counted once

@@ -52,8 +52,8 @@ def test_ray_cells_see_exactly_the_gpus_they_reserved(ray_gpu, tmp_path):
 
 def test_a_finetuning_cell_trains_on_its_gpu(ray_gpu, tiny_dataset_dir, tiny_bert, tmp_path):
     args = CompareArgs(dataset=str(tiny_dataset_dir), methods=["finetune-lora"], sizes=["full"],
-                       model=str(tiny_bert), smoke=True, out=str(tmp_path))  # fmt: skip
-    records = run_cells(plan(args), CellTask(cellutil.compare_on_gpu, args), CellStore(tmp_path),
+                       model=str(tiny_bert), smoke=True, out=str(tmp_path / "grid"))  # fmt: skip
+    records = run_cells(plan(args), CellTask(cellutil.compare_on_gpu, args), CellStore(tmp_path / "grid"),
                         progress=False, executor=ExecutorArgs(executor="ray", gpus_per_cell=1))  # fmt: skip
     assert records[0]["status"] == "ok" and records[0]["cuda_bytes"] > 0
 
@@ -62,7 +62,7 @@ def test_k_gpus_per_cell_train_one_cell_on_k_gpus(tiny_dataset_dir, tiny_bert, t
     if gpus() < 2:
         pytest.skip("needs 2 CUDA GPUs")
     args = CompareArgs(dataset=str(tiny_dataset_dir), methods=["finetune-full"], sizes=["full"],
-                       model=str(tiny_bert), smoke=True, out=str(tmp_path))  # fmt: skip
+                       model=str(tiny_bert), smoke=True, out=str(tmp_path / "grid"))  # fmt: skip
     table = compare(args, progress=False, executor=ExecutorArgs(gpus_per_cell=2))
-    (record,) = CellStore(tmp_path).read().values()
+    (record,) = CellStore(tmp_path / "grid").read().values()
     assert table["status"].eq("ok").all() and record["processes"] == 2

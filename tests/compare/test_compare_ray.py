@@ -50,8 +50,8 @@ def probe_run(tmp_path, n: int, executor: ExecutorArgs, **probe):
 
 def test_ray_gives_the_local_table_resumes_it_and_reruns_nothing(tiny_dataset_dir, tmp_path):
     def args(out, **kw):
-        return CompareArgs(dataset=str(tiny_dataset_dir), methods=["tfidf-lr", "bow-lr"],
-                           sizes=["2/class", "full"], seeds=[0, 1], out=str(out), **kw)  # fmt: skip
+        base = {"methods": ["tfidf-lr", "bow-lr"], "sizes": ["2/class", "full"], "seeds": [0, 1]}
+        return CompareArgs(dataset=str(tiny_dataset_dir), out=str(out), **{**base, **kw})
 
     local = compare(args(tmp_path / "local"), progress=False)
     out = tmp_path / "mixed"
@@ -62,6 +62,7 @@ def test_ray_gives_the_local_table_resumes_it_and_reruns_nothing(tiny_dataset_di
     assert table.drop(columns=["fit_seconds"]).equals(local.drop(columns=["fit_seconds"]))
     ran = {k: v["run"]["executor"] for k, v in CellStore(out).read().items()}
     assert sorted(ran.values()) == ["local"] * 4 + ["ray"] * 4
+    assert {k for k, v in ran.items() if v == "local"} == {k for k in ran if k.endswith("seed0")}
     stamps = {k: v["run"]["started"] for k, v in CellStore(out).read().items()}
     compare(args(out), progress=False, executor=on_ray())
     assert {k: v["run"]["started"] for k, v in CellStore(out).read().items()} == stamps
