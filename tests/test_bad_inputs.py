@@ -56,6 +56,7 @@ def test_bad_input(case_id, fx, tmp_path, monkeypatch, request, quiet_transforme
     assert outcome.rc == 2, f"{case_id}: exit {outcome.rc}; {outcome.err[-500:]}"
     line = outcome.error_line
     assert re.search(case.error, line), f"{case_id}: {line!r}"
+    assert outcome.err.strip().splitlines()[-1] == line, "the error is not the last line"
     assert outcome.checked is not False, f"{case_id}: data lost or code ran"
     assert bad_inputs.classify(case, outcome) == "clear"
 
@@ -96,7 +97,7 @@ def test_modes_follow_the_umask(tmp_path):
     assert mode(private) == 0o700 and mode(private / "metrics.json") == 0o600
 
 
-def test_a_second_concurrent_run_on_one_out_is_refused(tmp_path):
+def test_a_second_concurrent_run_on_one_out_is_refused(fx, tmp_path, capsys):
     out = tmp_path / "grid"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from textxfer.io import prepare_output; "
@@ -108,6 +109,9 @@ def test_a_second_concurrent_run_on_one_out_is_refused(tmp_path):
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(OutputError, match="in use by another textxfer run"):
             prepare_output(out)
+        assert main(["compare", fx["data"], "--sizes", "[full]", "--out", str(out)]) == 2
+        assert "in use by another textxfer run" in capsys.readouterr().err
+        assert not out.exists()  # the second grid wrote nothing there
     finally:
         holder.kill()
         holder.wait()
@@ -275,6 +279,9 @@ def test_resume_refuses_other_settings_and_force_continues(fx, tmp_path):
         with pytest.raises(ConfigError, match=r"differs in: .*train.lr"):
             finetune(ModelArgs(fx["bert"]), DataArgs(fx["data"]),
                      ftutil.train_args(**common, resume=True, lr=1e-4))  # fmt: skip
+        with pytest.raises(ConfigError, match=r"differs in: .*train.seed"):
+            finetune(ModelArgs(fx["bert"]), DataArgs(fx["data"]),
+                     ftutil.train_args(**common, resume=True, seed=7))  # fmt: skip
         with pytest.raises(ConfigError, match=r"differs in: data.train"):
             finetune(ModelArgs(fx["bert"]), DataArgs(fx["data"], k=5),
                      ftutil.train_args(**common, resume=True))  # fmt: skip
@@ -309,20 +316,58 @@ def test_adapt_honours_k_and_limit_for_a_dataset(tmp_path):
     assert len(adaptation_texts(str(tmp_path), limit=6)) == 6
 
 
+def test_adapt_command_passes_k_and_limit_to_its_texts(tmp_path):
+    from textxfer.adapt.run import resolve_texts
+    from textxfer.cli import build_parser
+    from textxfer.commands.adapt import resolve_configs
+
+    ftutil.write_csv(tmp_path / "train.csv", ftutil.rows())
+    ftutil.write_csv(tmp_path / "test.csv", [(f"held out {i}", ["positive", "negative"][i % 2])
+                                             for i in range(6)])  # fmt: skip
+
+    def texts(*flags):
+        argv = ["adapt", str(tmp_path), *flags]
+        _, source = resolve_configs(build_parser().parse_args(argv))
+        return resolve_texts(source)[0]
+
+    assert (len(texts()), len(texts("--limit", "6")), len(texts("--k", "2"))) == (18, 6, 4)
+
+
+def test_nan_and_empty_labels_are_dropped_with_a_count(tmp_path, caplog):
+    import logging
+
+    from textxfer.data import load_data
+
+    rows = [*ftutil.rows(), ("a fine film", "NaN"), ("a dull film", " "), ("a film", "null")]
+    ftutil.write_csv(tmp_path / "train.csv", rows)
+    with caplog.at_level(logging.WARNING, logger="textxfer"):
+        ds = load_data(str(tmp_path))
+    assert sum(len(ds[s]) for s in ds) == 20 and ds["train"].features["label"].names == [
+        "negative", "positive"
+    ]  # fmt: skip
+    assert "dropped 3 of 23 rows" in caplog.text and "missing label (3" in caplog.text
+
+
 def test_a_lora_adapter_loads_with_peft_automodel_for_any_class_count(bert, tmp_path, monkeypatch):
     import torch
     from peft import AutoPeftModelForSequenceClassification
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from textxfer import models
+
     rows = [(t, ["bad", "good", "meh"][i % 3]) for i, (t, _) in enumerate(ftutil.rows())]
     ftutil.write_csv(tmp_path / "d" / "train.csv", rows)
     monkeypatch.chdir(tmp_path)
-    argv = ["finetune", "d", "--model", str(bert), "--lora", "--max-steps", "2", "--batch-size", "4",
+    monkeypatch.setattr(models, "default_model_path", lambda: Path(bert))  # the venv's store
+    argv = ["finetune", "d", "--lora", "--max-steps", "2", "--batch-size", "4",
             "--eval-strategy", "no", "--progress-bar", "false", "--out", "run"]  # fmt: skip
     with ftutil.quiet():
         assert main(argv) == 0
     config = json.loads(Path("run/adapter/adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == os.path.join("run", "adapter", "base")
+    card = Path("run/adapter/README.md").read_text()  # the model card names the Hub id
+    assert "base_model: sentence-transformers/all-MiniLM-L6-v2" in card and str(bert) not in card
+    assert not [p for p in Path("run").rglob("*.json") if str(bert) in p.read_text()]
     with ftutil.quiet():
         peft_model = AutoPeftModelForSequenceClassification.from_pretrained("run/adapter").eval()
         merged = AutoModelForSequenceClassification.from_pretrained("run").eval()
@@ -368,20 +413,41 @@ def test_accelerate_launch_num_processes_2_on_cpu_says_what_to_run(fx, tmp_path)
     assert "--multi_gpu" in result.stderr and "torchrun" in result.stderr
 
 
+@pytest.mark.slow  # ~40 s: two fresh interpreters on gloo
+@pytest.mark.skipif(not (Path(sys.executable).parent / "accelerate").exists(),
+                    reason="accelerate CLI not installed")  # fmt: skip
+def test_accelerate_launch_multi_gpu_on_cpu_trains_on_two_processes(fx, tmp_path):
+    launcher = Path(sys.executable).parent / "accelerate"
+    recipe = Path(__file__).resolve().parents[1] / "recipes" / "finetune.py"
+    env = {**os.environ, "PYTHONPATH": str(recipe.parents[1]), "CUDA_VISIBLE_DEVICES": "",
+           "OMP_NUM_THREADS": "1"}  # fmt: skip
+    result = subprocess.run(
+        [str(launcher), "launch", "--multi_gpu", "--num_processes", "2", str(recipe), fx["data"],
+         "--model", fx["bert"], "--max-steps", "2", "--batch-size", "2", "--progress-bar", "false",
+         "--out", str(tmp_path / "f")],  # fmt: skip
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "processes: 2" in result.stdout
+    assert "finetune: 2 process(es) (MULTI_CPU)" in (tmp_path / "f" / "run.log").read_text()
+
+
 def test_training_logs_the_world_size(fx, tmp_path, caplog):
     import logging
 
+    from textxfer.commands.finetune import format_result
     from textxfer.data import DataArgs
     from textxfer.finetune import finetune
     from textxfer.train.args import ModelArgs
 
     with ftutil.quiet(), caplog.at_level(logging.INFO, logger="textxfer"):
-        finetune(
+        result = finetune(
             ModelArgs(fx["bert"]),
             DataArgs(fx["data"]),
             ftutil.train_args(max_steps=1, eval_strategy="no"),
         )
-    assert "finetune: 1 process(es) (NO)" in caplog.text
+    assert "finetune: 1 process(es) (NO)" in caplog.text  # run.log; the console shows the count:
+    assert result.processes == 1 and "processes: 1" in format_result(result)
 
 
 def test_a_real_bug_keeps_its_traceback(fx, monkeypatch):

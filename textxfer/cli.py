@@ -66,14 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     console.configure(console.QUIET if args.quiet else args.verbose)
     from .io import release_all_outputs
 
+    error = None
     try:
         result = args.func(args)
     except TextxferError as err:
-        print(f"textxfer {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        error = err
     finally:
         release_all_outputs()
         console.finish()
+    if error is not None:  # last, so that the error is the line a user reads
+        print(f"textxfer {args.command}: error: {error}", file=sys.stderr)
+        return 2
     return int(result or 0)
 
 

@@ -250,12 +250,26 @@ _Loader.add_implicit_resolver(
 )
 
 
+def yaml_problem(err: Exception) -> str:
+    """A YAML parser error on one line: the problem and where (its own text spans lines).
+
+    >>> yaml_problem(yaml.YAMLError("bad"))
+    'bad'
+    """
+    problem = getattr(err, "problem", None) or str(err)
+    mark = getattr(err, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return " ".join(f"{problem}{where}".split())
+
+
 def load_yaml_text(text: str, source: str) -> Any:
     """Parse YAML text (a flag value or a file's content) with errors that name the source."""
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{source}: not valid YAML ({err}); check brackets and quotes") from err
+        raise ConfigError(
+            f"{source}: not valid YAML ({yaml_problem(err)}); check brackets and quotes"
+        ) from err
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

@@ -311,8 +311,8 @@ def finish() -> None:
         return
     _Saved.restore()
     if log.hidden_warnings and log.verbosity > QUIET:
-        where = str(log.folders[0] / RUN_LOG) if log.folders else "no run folder (-v shows them)"
-        print(f"textxfer: {log.hidden_warnings} warning(s) from the libraries logged to {where}",
+        where = f"logged to {log.folders[0] / RUN_LOG}" if log.folders else "hidden (-v shows them)"
+        print(f"textxfer: {log.hidden_warnings} warning(s) from the libraries {where}",
               file=sys.stderr)  # fmt: skip
     log.close()
     _State.log, _State.verbosity, _State.depth = None, NORMAL, 0

@@ -187,3 +187,15 @@ def test_per_method_option_typos_are_errors_for_every_kind():
         ConfigError, match="option 'lora' of method 'finetune-full' is fixed to False"
     ):
         get_method("finetune-full").configs({"lora": True})
+
+
+def test_later_layers_win_whether_flat_or_by_section():
+    method = get_method("adapt-finetune")
+    options = {"model": {"max_length": 64}, "mlm": {"max_steps": 30}, "train": {"lr": 1e-4}}
+    configs = method.configs(options, smoke=True, model="my-model", seed=3)
+    # the grid's model survives an options section named like the field ...
+    assert configs["model"].model == "my-model" and configs["model"].max_length == 64
+    # ... and smoke settings cap a sectioned option (options < smoke), the rest is kept
+    assert configs["mlm"].max_steps == method.smoke["max_steps"] < 30
+    assert configs["train"].lr == 1e-4 and configs["train"].seed == configs["mlm"].seed == 3
+    assert method.configs(options, model="my-model")["mlm"].max_steps == 30

@@ -97,7 +97,9 @@ def test_cli_yaml_and_predict_use_the_chunk_options(bert, data_dir, tmp_path, ca
     assert (
         cli_main(["predict", str(out), "--text", "a great and moving film with superb acting"]) == 0
     )
-    assert capsys.readouterr().out.splitlines()[0] == "text,label,p_positive,p_negative"
+    assert (
+        capsys.readouterr().out.splitlines()[0] == "text,label,p_negative,p_positive"
+    )  # sorted label ids
 
 
 def test_compare_takes_chunk_options_per_method(bert, data_dir, tmp_path):

@@ -54,7 +54,7 @@ class Outcome:
     @property
     def error_line(self) -> str:
         lines = [ln for ln in self.err.splitlines() if ln.strip()]
-        errors = [ln for ln in lines if re.match(r"^(textxfer|usage:|\S+: error:)", ln)]
+        errors = [ln for ln in lines if re.match(r"^\S+( \S+)?: error: ", ln)]
         return (errors or lines or [""])[-1]
 
 
@@ -267,7 +267,7 @@ CASES: list[Case] = [
          setup=folder_with({"c.yaml": "- a\n- b\n"})),
     Case("data-config-typo", ["data", "show", D, "--config", "{tmp}/c.yaml"],
          r"unknown option 'lable_column'.*did you mean", setup=folder_with({"c.yaml": "lable_column: y\n"})),
-    Case("data-config-bad-yaml", ["data", "show", D, "--config", "{tmp}/c.yaml"], r"not valid YAML",
+    Case("data-config-bad-yaml", ["data", "show", D, "--config", "{tmp}/c.yaml"], r"not valid YAML \(.* at line 2",
          setup=folder_with({"c.yaml": "a: [1, 2\n"})),
     Case("data-target-other-labels", ["data", "show", D, "--target", "{tmp}/t.csv"],
          r"labels .* never uses|same label set",
@@ -316,6 +316,8 @@ CASES: list[Case] = [
     # --- augment ----------------------------------------------------------------------------
     Case("augment-unknown-recipe", ["augment", D, "--recipe", "nope", "--out", "{tmp}/a"],
          r"unknown recipe|not found"),
+    Case("augment-recipe-bad-yaml", ["augment", D, "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/a"],
+         r"not valid YAML: .* at line", setup=folder_with({"r.yaml": "ops: [{op: swap}\n"})),
     Case("augment-n-aug-negative", ["augment", D, "--n-aug", "-1", "--out", "{tmp}/a"], r"n_aug"),
     Case("augment-alpha", ["augment", D, "--alpha", "2", "--out", "{tmp}/a"], r"alpha must be"),
     Case("augment-num-proc", ["augment", D, "--num-proc", "0", "--out", "{tmp}/a"], r"num_proc"),
@@ -460,6 +462,8 @@ CASES: list[Case] = [
     Case("compare-per-class-too-large", ["compare", D, "--sizes", "[50/class]", "--out", "{tmp}/c"],
          r"50/class.*10"),
     Case("compare-eval-train", ["compare", D, "--eval-split", "train", "--out", "{tmp}/c"], r"eval_split must be dev or test"),
+    Case("compare-yaml-eval-train", ["compare", D, "--config", "{tmp}/grid.yaml", "--out", "{tmp}/c"],
+         r"eval_split must be dev or test", setup=folder_with({"grid.yaml": "eval_split: train\n"})),
     Case("compare-option-typo", ["compare", D, "--options", "{tfidf-lr: {CC: 2}}", "--out", "{tmp}/c"],
          r"unknown option 'CC'.*did you mean 'C'"),
     Case("compare-options-stray", ["compare", D, "--options", "{bow-lr: {C: 2}}", "--out", "{tmp}/c"],

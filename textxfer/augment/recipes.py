@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from ..config import yaml_problem
 from ..errors import ConfigError
 
 ENGINES = ("textxfer", "nlpaug")
@@ -264,7 +265,9 @@ def load_recipe(recipe: str | Path | dict | list | Recipe) -> Recipe:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as err:
-            raise ConfigError(f"recipe file {text!r} is not valid YAML: {err}") from err
+            raise ConfigError(
+                f"recipe file {text!r} is not valid YAML: {yaml_problem(err)}"
+            ) from err
         if isinstance(data, dict) and isinstance(data.get("recipe"), (dict, list)):
             data = data["recipe"]  # an AugmentArgs preset with an inline recipe
         return _from_mapping(data, path.stem)

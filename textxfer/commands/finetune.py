@@ -60,7 +60,8 @@ def format_result(result) -> str:
         f"method: {result.method}  trainable parameters: {result.trainable_params:,} of "
         f"{result.total_params:,} ({share:.2f}%)",
         f"steps: {result.global_step}  best step: {result.best_step}  "
-        f"train time: {result.train_seconds:.1f} s" + ("  (stopped early)" if result.stopped_early else ""),
+        f"train time: {result.train_seconds:.1f} s  processes: {result.processes}"
+        + ("  (stopped early)" if result.stopped_early else ""),
     ]  # fmt: skip
     for split in ("dev", "test"):
         m = result.metrics[split]

@@ -31,7 +31,8 @@ from typing import Any
 
 from ..config import Args, field
 from ..errors import ConfigError
-from .cells import Cell, failure_record, run_one
+from . import cells as _cells
+from .cells import Cell, failure_record
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +200,7 @@ def run_cell(task: CellTask, cell: Cell, ctx: CellContext) -> tuple[dict, BaseEx
         run, info["processes"] = (lambda c: launch_cell(task, ctx.processes, c)), ctx.processes
     start, error = time.time(), None
     try:
-        record = run_one(cell, run, fail_fast=True)
+        record = _cells.run_one(cell, run, fail_fast=True)  # looked up here: tests wrap it
     except Exception as err:  # noqa: BLE001 - recorded; the driver decides (fail_fast)
         logger.exception("cell %s failed", cell.id)
         record, error = failure_record(cell, err), err if ctx.fail_fast else None

@@ -253,8 +253,11 @@ def check_sizes(train, sizes: list[Any], fit: bool = False) -> list[Any]:
     """
     from collections import Counter
 
-    counts = Counter(train["label"])
-    names, smallest = train.features["label"].names, min(counts.values())
+    from ..data.multilabel import is_multilabel, label_names_of
+
+    multi = is_multilabel(train)  # label sets: rows per label (a row counts for each of its labels)
+    counts = Counter(i for s in train["label"] for i in s) if multi else Counter(train["label"])
+    names, smallest = label_names_of(train), min(counts.values())
     fitted = []
     for size in sizes:
         kind, n = parse_size(size)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import build_configs, field_owners
+from ..config import build_configs, field_owners, split_values
 from ..errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -124,13 +124,23 @@ class Method:
         """
         owners = field_owners(self.sections)
         source = f"options of method {self.name!r}"
-        values = {k: v for k, v in grid.items() if k in owners and v is not None}
-        values.update({k: v for k, v in self.defaults.items() if k in owners})
-        values.update(dict(options or {}))
-        self._check_fixed(values, owners)
-        if smoke:
-            values.update(self.smoke)
-        built = build_configs(self.sections, {**values, **self.fixed}, source=source)
+        options = dict(options or {})
+        self._check_fixed(options, owners)
+        layers = [
+            {k: v for k, v in grid.items() if k in owners and v is not None},
+            {k: v for k, v in self.defaults.items() if k in owners},
+            options,
+            self.smoke if smoke else {},
+            self.fixed,
+        ]
+        # Layer by layer, so that a later layer wins whether it is flat or by section (a grid's
+        # `model` survives an options section `model: {...}`; smoke caps `mlm: {max_steps: 30}`).
+        merged: dict[str, dict[str, Any]] = {name: {} for name in self.sections}
+        for layer in layers:
+            for name, values in split_values(layer, self.sections, source).items():
+                if name:
+                    merged[name].update(values)
+        built = build_configs(self.sections, merged, source=source)
         built.pop("")
         return built
 

@@ -102,6 +102,17 @@ class PairDataset:
     def __len__(self) -> int:
         return len(self.pairs)
 
+    def content_hash(self) -> str:
+        """sha256 (16 hex digits) of the rows and the pairs (a checkpoint's data fingerprint)."""
+        import hashlib
+
+        from ..train.stage import dataset_hash
+
+        digest = hashlib.sha256(dataset_hash(self.rows).encode())
+        for part in (self.pairs.left, self.pairs.right, self.pairs.target):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        return digest.hexdigest()[:16]
+
     def __getitem__(self, k: int) -> dict:
         if isinstance(k, str):
             raise KeyError(

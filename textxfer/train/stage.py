@@ -55,6 +55,7 @@ class Result:
     history: list[dict]
     # settings the defaults rule filled in ({field: {value, rule}}) and the lr probe, if any
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    processes: int = 1  # the world size it trained with (shown, so a lone process is seen)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the history, JSON-ready."""
@@ -84,11 +85,15 @@ class Stage:
             train_seconds=round(fitted.train_seconds, 3), trainable_params=self.trainable_params,
             total_params=self.total_params, global_step=fitted.global_step, epochs=fitted.epochs,
             best_step=fitted.best_step, stopped_early=fitted.stopped_early, history=fitted.history,
+            processes=self.accelerator.num_processes,
         )  # fmt: skip
 
 
 def dataset_hash(dataset) -> str:
-    """sha256 (16 hex digits) of every column of a tokenized dataset, in row order."""
+    """sha256 (16 hex digits) of every column of a tokenized dataset, in row order; a dataset of
+    another kind (e.g. sentence pairs) says what its content is with ``content_hash()``."""
+    if hasattr(dataset, "content_hash"):
+        return dataset.content_hash()
     digest = hashlib.sha256()
     for column in sorted(dataset.column_names):
         digest.update(column.encode())
