@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import numpy as np
@@ -14,6 +15,16 @@ from textxfer.errors import ConfigError, MissingExtraError
 
 TEXTS = [t for t, _ in tiny_rows()]
 NEEDS_ORT = "onnxruntime is not installed (pip install 'textxfer[onnx]'): ONNX backend not tested"
+
+
+def _importable(*names: str) -> bool:
+    """Whether every module imports (``find_spec`` alone misses a package that fails to import)."""
+    try:
+        for name in names:
+            importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +120,7 @@ def test_bench_features_prints_the_side_by_side_table(bert, tiny_dataset_dir, ca
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     backends = ["torch"]
-    if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnxscript"):
+    if _importable("onnxruntime", "onnxscript"):
         backends.append("onnx-int8")
     argv = [str(tiny_dataset_dir), "--model", bert, "--batch-size", "4", "--max-length", "16"]
     assert bench.main([*argv, "--repeat", "1", "--backends", *backends]) == 0
@@ -117,7 +128,7 @@ def test_bench_features_prints_the_side_by_side_table(bert, tiny_dataset_dir, ca
     assert "bench_features: " in printed and " test (8 texts), model " in printed
     lines = [line for line in printed.splitlines() if line.startswith("textxfer ")]
     assert [line.split()[1] for line in lines[: len(backends)]] == backends
-    if importlib.util.find_spec("sentence_transformers"):
+    if _importable("sentence_transformers"):
         row = next(
             line for line in printed.splitlines() if line.startswith("sentence-transformers")
         )
