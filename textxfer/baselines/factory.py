@@ -68,8 +68,8 @@ class BaselineArgs(Args):
     feature_device: str = field("auto", help="features-*: auto | cpu | cuda")
     feature_backend: str = field(
         "torch",
-        help="features-*: torch | onnx | onnx-int8 (ONNX Runtime on CPU, the onnx extra; int8: "
-        "~2-3x faster than torch)",
+        help="features-*: torch | onnx | onnx-int8 (ONNX Runtime on CPU, the onnx extra; int8 "
+        "measured 1.5x torch on a 2-core AVX2 CPU, accuracy within ~0.6 points)",
     )
     feature_cache_dir: str | None = field(
         None, help="features-*: cache extracted features in this folder"
