@@ -237,7 +237,8 @@ def test_checkpoints_hold_no_pickles_and_a_pickled_optimizer_state_is_refused(fx
     ck = tmp_path / "ck"
     argv = ["finetune", fx["data"], "--model", fx["bert"], "--max-steps", "2", "--batch-size", "4",
             "--eval-strategy", "no", "--save-strategy", "steps", "--save-steps", "1",
-            "--progress-bar", "false", "--checkpoint-dir", str(ck)]  # fmt: skip
+            "--progress-bar", "false", "--checkpoint-dir", str(ck),
+            "--out", str(tmp_path / "run")]  # fmt: skip
     with ftutil.quiet():
         assert main(argv) == 0
     step = ck / "step-00000002"
@@ -252,8 +253,9 @@ def test_checkpoints_hold_no_pickles_and_a_pickled_optimizer_state_is_refused(fx
 
     (step / "optimizer.pt").write_bytes(pickle.dumps(Exploit()))
     with ftutil.quiet():
-        assert main([*argv, "--resume", "true"]) == 2
+        assert main([*argv, "--resume", "true", "--overwrite"]) == 2
     assert not (tmp_path / "pwned").exists()
+    assert (tmp_path / "run" / "metrics.json").is_file()  # refused before anything was replaced
 
 
 def test_an_incomplete_newest_checkpoint_is_skipped(tmp_path):
