@@ -8,7 +8,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from textxfer.config import Args, add_config_args, build_configs, coerce, configs_from_args, field
+from textxfer.config import (
+    Args,
+    add_config_args,
+    build_configs,
+    coerce,
+    configs_from_args,
+    field,
+    merge_layers,
+)
 from textxfer.errors import ConfigError
 
 
@@ -128,3 +136,19 @@ def test_args_from_yaml_reads_flat_or_its_section(tmp_path):
     assert _B.from_yaml(cfg, section="b").mode == "y"
     cfg.write_text("mode: y\n")
     assert _B.from_yaml(cfg, seed=4).seed == 4
+
+
+def test_merge_layers_lets_a_later_layer_win_flat_or_by_section():
+    from textxfer.adapt.args import AdaptArgs, MLMTrainArgs
+    from textxfer.train.args import ModelArgs
+
+    sections = {"model": ModelArgs, "adapt": AdaptArgs, "mlm": MLMTrainArgs}
+    merged = merge_layers(
+        sections,
+        [{"model": "my-model", "seed": 3}, {"model": {"max_length": 64}, "mlm": {"max_steps": 30}},
+         {"max_steps": 2}],
+    )  # fmt: skip
+    assert merged["model"]["model"] == "my-model" and merged["model"]["max_length"] == 64
+    assert merged["mlm"]["max_steps"] == 2 and merged["mlm"]["seed"] == 3
+    with pytest.raises(ConfigError, match="unknown option 'max_step'"):
+        merge_layers(sections, [{"max_step": 2}])

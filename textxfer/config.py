@@ -404,6 +404,20 @@ def split_values(
     return out
 
 
+def merge_layers(
+    sections: Mapping[str, type], layers: list[Mapping[str, Any]], source: str = "options"
+) -> dict[str, dict[str, Any]]:
+    """``{section: {field: value}}`` from layers of flat and/or sectioned mappings, a later layer
+    winning whether it is flat or by section (a flat ``model`` of one layer survives a ``model:``
+    section of the next; a flat ``max_steps`` of the last caps a sectioned one before it)."""
+    merged: dict[str, dict[str, Any]] = {name: {} for name in sections}
+    for layer in layers:
+        for name, values in split_values(layer, sections, source).items():
+            if name:
+                merged[name].update(values)
+    return merged
+
+
 def build_configs(
     sections: Mapping[str, type],
     values: Mapping[str, Any],

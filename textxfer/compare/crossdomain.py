@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import Args, build_configs, field
+from ..config import Args, build_configs, field, merge_layers
 from ..errors import ConfigError
 from ..io import atomic_write_json, atomic_write_text, read_json, release_output, write_tables
 from .cells import Cell, CellStore, cell_id, run_cells, slug
@@ -177,8 +177,9 @@ def adapted_encoder(
     from filelock import FileLock
 
     folder = Path(args.out) / "adapted" / f"{slug(target)}-seed{seed}"
-    values = {"seed": seed, "progress_bar": False, "model": args.model, **args.adapt}
-    values = {**values, **SMOKE_ADAPT} if args.smoke else values
+    base = {"seed": seed, "progress_bar": False, "model": args.model}
+    layers = [base, args.adapt, SMOKE_ADAPT if args.smoke else {}]
+    values = merge_layers(_adapt_sections(), layers, "adapt options of crossdomain")
     digest = hashlib.sha256(json.dumps([values, texts], sort_keys=True, default=str).encode())
     key_file = folder.with_name(f"{folder.name}.key")
     if _built(folder, key_file, digest.hexdigest()):

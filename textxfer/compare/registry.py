@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import build_configs, field_owners, split_values
+from ..config import build_configs, field_owners, merge_layers
 from ..errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -133,13 +133,7 @@ class Method:
             self.smoke if smoke else {},
             self.fixed,
         ]
-        # Layer by layer, so that a later layer wins whether it is flat or by section (a grid's
-        # `model` survives an options section `model: {...}`; smoke caps `mlm: {max_steps: 30}`).
-        merged: dict[str, dict[str, Any]] = {name: {} for name in self.sections}
-        for layer in layers:
-            for name, values in split_values(layer, self.sections, source).items():
-                if name:
-                    merged[name].update(values)
+        merged = merge_layers(self.sections, layers, source)
         built = build_configs(self.sections, merged, source=source)
         built.pop("")
         return built
