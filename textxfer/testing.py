@@ -21,17 +21,23 @@ DEFAULT_CORPUS = (
 def train_wordpiece_tokenizer(
     folder: str | Path, texts: Iterable[str] = DEFAULT_CORPUS, vocab_size: int = 400
 ):
-    """Train an uncased WordPiece tokenizer on ``texts`` and save it as a BERT tokenizer in ``folder``."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    """Build an uncased WordPiece tokenizer for ``texts`` and save it as a BERT tokenizer in ``folder``.
+
+    The vocabulary is made here, not by ``tokenizers``' trainer (whose ties fall differently from
+    one process to the next, so the same texts gave different vocabularies and different tiny
+    models): the special tokens, every character alone and as a ``##`` continuation, then the
+    texts' words, most frequent first (ties alphabetical), up to ``vocab_size``. Same texts, same
+    tokenizer, in any process.
+    """
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(
-        list(texts), trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special)
-    )
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokens = _wordpiece_vocab(texts, vocab_size, special, normalizer, pre_tokenizer)
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(tokens)}, unk_token="[UNK]"))
+    tok.normalizer, tok.pre_tokenizer = normalizer, pre_tokenizer
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
@@ -49,6 +55,27 @@ def train_wordpiece_tokenizer(
     )
     fast.save_pretrained(str(folder))
     return fast
+
+
+def _wordpiece_vocab(texts, vocab_size, special, normalizer, pre_tokenizer) -> list[str]:
+    """Special tokens, characters, ``##`` characters, then words by (-count, word)."""
+    from collections import Counter
+
+    counts = Counter(
+        word
+        for text in texts
+        for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
+    )
+    chars = sorted({c for word in counts for c in word})
+    tokens = special + chars + [f"##{c}" for c in chars]
+    known = set(tokens)
+    for word in sorted(counts, key=lambda w: (-counts[w], w)):
+        if len(tokens) >= vocab_size:
+            break
+        if word not in known:
+            tokens.append(word)
+            known.add(word)
+    return tokens
 
 
 def make_tiny_bert(

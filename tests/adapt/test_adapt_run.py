@@ -43,9 +43,10 @@ def _train(out, **overrides) -> MLMTrainArgs:
 @pytest.fixture(scope="module")
 def adapted(bert, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("adapted") / "model"
-    result = adapt(
-        ModelArgs(str(bert), max_length=32), TEXTS, AdaptArgs(heldout_fraction=0.2), _train(out)
-    )
+    result = adapt(  # lr 1e-2: perplexity 132 -> 96 on the deterministic tiny vocabulary
+        ModelArgs(str(bert), max_length=32), TEXTS, AdaptArgs(heldout_fraction=0.2),
+        _train(out, lr=1e-2),
+    )  # fmt: skip
     return Path(result.output_dir)
 
 
