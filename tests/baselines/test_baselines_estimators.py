@@ -181,6 +181,27 @@ def test_featurizer_is_lazy_and_pools(bert):
     np.testing.assert_allclose(restored.transform(TEXTS[:4]), mean[:4], atol=1e-6)
 
 
+def test_featurizer_batches_by_token_count_and_keeps_the_input_order(bert):
+    feats = TransformerFeaturizer(model=bert, batch_size=2, progress=False).fit(TEXTS[:1])
+    tokenizer, model = feats._encoder()
+    # short in characters but long in tokens (unknown words split into characters), and the reverse
+    texts = ["gdoo mfli tecad", "the film", "the movie is good and the acting", "zq", "good",
+             "odgo lifm"]  # fmt: skip
+    counts = [len(tokenizer(t)["input_ids"]) for t in texts]
+    assert counts == [15, 4, 12, 3, 6, 10]  # by characters: 12+15, 10+4, 6+3 -> widths 15, 10, 6
+    seen = []
+    forward = model.forward
+    model.forward = lambda **b: seen.append(b["input_ids"].shape) or forward(**b)
+    try:
+        out = feats.transform(texts)
+    finally:
+        del model.forward
+    assert [shape[1] for shape in seen] == sorted(counts, reverse=True)[::2]  # no extra padding
+    assert sum(shape[0] for shape in seen) == len(texts)
+    one_by_one = np.concatenate([feats.transform([t]) for t in texts])
+    np.testing.assert_allclose(out, one_by_one, atol=1e-5)
+
+
 def test_featurizer_cache_hit(bert, tmp_path):
     feats = TransformerFeaturizer(model=bert, cache_dir=str(tmp_path), progress=False).fit(TEXTS)
     first = feats.transform(TEXTS)

@@ -2,7 +2,7 @@
 
 ``TransformerFeaturizer`` is a scikit-learn transformer. The encoder is loaded on first use in
 ``fit``/``transform`` (never in ``__init__``), runs under ``torch.inference_mode`` in batches of
-texts sorted by length (less padding), and its features can be cached on disk, keyed by the model,
+texts sorted by token count (the least padding), and its features can be cached on disk, keyed by the model,
 the texts, the pooling, ``max_length`` and the chunking. With ``chunk_window`` a long text is cut
 into token windows and its feature is the mean of the windows' (``textxfer.chunking``).
 
@@ -219,34 +219,34 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         return state
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        """Every text's windows (one, truncated, without ``chunk_window``) tokenized at once and
+        batched by token length, longest first (the least padding, and a batch too large for the
+        device fails at once); then each text's mean over its windows."""
         import torch
 
         from ..chunking import cut, padded_batches, warn_truncation
         from ..console import progress
 
         tokenizer, model = self._encoder()
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.zeros((len(texts), self.n_features_out_), dtype=np.float32)
-        starts = range(0, len(texts), int(self.batch_size))
         window, truncate = int(self.chunk_window or self.max_length), self.chunk_window is None
-        n_cut = 0
+        enc, doc, n_windows = cut(tokenizer, texts, window, self.chunk_stride, truncate)
+        order = np.argsort([-len(ids) for ids in enc["input_ids"]], kind="stable")
+        enc, doc = {k: [v[i] for i in order] for k, v in enc.items()}, doc[order]
+        size = int(self.batch_size)
+        pooled = np.zeros((len(doc), self.n_features_out_), dtype=np.float32)
+        batches = padded_batches(tokenizer, enc, size, model.device)
+        total = -(-len(doc) // size)
         with torch.inference_mode():
-            for start in progress(starts, desc="features", unit="batch", enabled=self.progress):
-                idx = order[start : start + int(self.batch_size)]
-                enc, doc, n_windows = cut(
-                    tokenizer, [texts[i] for i in idx], window, self.chunk_stride, truncate
-                )
-                n_cut += int((n_windows > 1).sum())
-                pooled = np.concatenate([  # (n_windows, hidden)
-                    self._pool(model(**b).last_hidden_state, b["attention_mask"]).float().cpu().numpy()
-                    for b in padded_batches(tokenizer, enc, int(self.batch_size), model.device)
-                ])  # fmt: skip
-                sums = np.zeros((len(idx), pooled.shape[1]))
-                np.add.at(sums, doc, pooled)
-                out[idx] = sums / np.bincount(doc, minlength=len(idx))[:, None]
+            for start, b in zip(range(0, len(doc), size), progress(
+                batches, total=total, desc="features", unit="batch", enabled=self.progress
+            )):  # fmt: skip
+                hidden = model(**b).last_hidden_state
+                pooled[start : start + size] = self._pool(hidden, b["attention_mask"]).float().cpu()
+        sums = np.zeros((len(texts), pooled.shape[1]))
+        np.add.at(sums, doc, pooled)
         if truncate:
-            warn_truncation(n_cut, len(texts), window, "features")
-        return out
+            warn_truncation(int((n_windows > 1).sum()), len(texts), window, "features")
+        return (sums / np.bincount(doc, minlength=len(texts))[:, None]).astype(np.float32)
 
     def _pool(self, hidden, mask):
         return pool_hidden(hidden, mask, self.pooling)
