@@ -170,6 +170,80 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(bert, clusters
     assert resumed.metrics["test"]["loss"] == pytest.approx(whole.metrics["test"]["loss"], abs=1e-6)
 
 
+def test_mean_per_text_averages_the_windows_of_each_text_in_text_order():
+    from textxfer.fewshot.run import mean_per_text
+
+    rows = np.array([[1.0, 0.0], [5.0, 2.0], [3.0, 0.0], [7.0, 4.0]])
+    assert mean_per_text(rows, np.array([1, 0, 1, 0])).tolist() == [[6.0, 3.0], [2.0, 0.0]]
+    with pytest.raises(RuntimeError, match="embeddings of 1 texts are missing"):
+        mean_per_text(rows, np.array([0, 0, 2, 2]))
+
+
+@pytest.fixture(scope="module")
+def long_clusters(tmp_path_factory) -> Path:
+    """The two clusters with texts of 25 words: several 16-token windows each."""
+    folder = tmp_path_factory.mktemp("long_clusters")
+    for split, n, seed in (("train", 6, 0), ("dev", 4, 1), ("test", 6, 2)):
+        rows = [(" ".join([t] * 5), label) for t, label in _cluster_rows(n, seed)]
+        ftutil.write_csv(folder / f"{split}.csv", rows)
+    return folder
+
+
+def test_chunk_window_trains_on_every_window_and_predicts_with_the_mean_of_windows(
+    bert, long_clusters, tmp_path
+):
+    from transformers import AutoTokenizer
+
+    from textxfer.chunking import cut
+    from textxfer.predict import load_predictor
+
+    train, test = (load_data(str(long_clusters))[s] for s in ("train", "test"))
+    tokenizer = AutoTokenizer.from_pretrained(str(bert))
+    n_windows = len(cut(tokenizer, list(train["text"]), 16)[1])
+    assert n_windows >= 2 * len(train)  # the texts are long: each one has several windows
+    out = tmp_path / "chunked"
+    result = fit_contrastive(
+        ModelArgs(str(bert), max_length=16, chunk_window=16, dropout=0.0),
+        DataArgs(str(long_clusters)), ContrastiveArgs(pairs_per_example=4),
+        _train(out=str(out), max_steps=12),
+    )  # fmt: skip
+    assert result.metrics["n_pairs"] == 4 * n_windows  # pairs between windows
+    assert result.metrics["test"]["n"] == len(test) == 12  # scored per text, not per window
+    info = json.loads((out / "textxfer.json").read_text())
+    assert info["chunking"] == {
+        "chunk_window": 16,
+        "chunk_stride": None,
+        "chunk_aggregation": "mean",
+    }
+    probs = load_predictor(out).predict_proba(list(test["text"]))
+    gold = np.asarray(test["label"])
+    loss = -np.log(np.clip(probs[np.arange(len(gold)), gold], 1e-12, 1.0)).mean()
+    assert loss == pytest.approx(
+        result.metrics["test"]["loss"], abs=1e-4
+    )  # same windows, same mean
+    truncated = _fit(bert, long_clusters, max_steps=12)
+    assert truncated.metrics["n_pairs"] == 8 * len(train)
+    assert truncated.metrics["test"]["loss"] != pytest.approx(result.metrics["test"]["loss"])
+
+
+@pytest.mark.parametrize(
+    ("model_options", "message"),
+    [({"chunk_window": 16, "chunk_aggregation": "max"}, "pass --chunk-aggregation mean"),
+     ({"threshold": 0.5}, "threshold=0.5 is for multi-label fine-tuning")],
+)  # fmt: skip
+def test_model_options_the_method_cannot_honour_are_refused(bert, clusters, model_options, message):
+    with pytest.raises(ConfigError, match=message):
+        fit_contrastive(ModelArgs(str(bert), max_length=16, **model_options), DataArgs(str(clusters)),
+                        ContrastiveArgs(), _train())  # fmt: skip
+
+
+def test_multi_label_data_is_refused_with_the_methods_that_take_it(bert, tmp_path):
+    data = ftutil.write_multilabel(tmp_path / "multi")
+    with pytest.raises(ConfigError, match="needs one label per text.*textxfer finetune"):
+        fit_contrastive(ModelArgs(str(bert), max_length=16), DataArgs(str(data), label_sep=","),
+                        ContrastiveArgs(), _train())  # fmt: skip
+
+
 def test_dev_evaluation_fits_the_head_and_picks_the_best_step(bert, clusters):
     result = _fit(bert, clusters, eval_strategy="steps", eval_steps=6, load_best=True, max_steps=12)
     evals = [r for r in result.history if r["split"] == "eval"]

@@ -4,7 +4,8 @@ Layout of a saved folder (written atomically)::
 
     DIR/config.json, model.safetensors, tokenizer files   the tuned encoder (AutoModel)
     DIR/head.json                                         the logistic-regression head (numbers)
-    DIR/textxfer.json        {"kind": "fewshot", method, label_names, pooling, max_length, head}
+    DIR/textxfer.json        {"kind": "fewshot", method, label_names, pooling, max_length,
+                              chunking, head}
     DIR/metrics.json, train_log.jsonl, config.yaml        results, history, resolved config
 
 Nothing in the folder is a pickle: the encoder is safetensors, the head JSON. The encoder folder is
@@ -98,9 +99,11 @@ def load_predictor(folder: str | Path) -> ContrastivePredictor:
         raise DataError(
             f"{head_path} scores {head.n_labels} labels but the folder names {len(names)}: {names}"
         )
+    chunking = info.get("chunking") or {}
     featurizer = TransformerFeaturizer(
         model=str(folder), pooling=info.get("pooling", "mean"),
         max_length=int(info.get("max_length", 128)), progress=False,
+        chunk_window=chunking.get("chunk_window"), chunk_stride=chunking.get("chunk_stride"),
     )  # fmt: skip
     featurizer.fit(["."])  # loads the encoder; the featurizer learns nothing from texts
     return ContrastivePredictor(featurizer, head, names)

@@ -7,6 +7,11 @@ the tuned encoder, fits a logistic-regression head on them (``head``) and evalua
 With ``eval_strategy`` set, every evaluation fits the head on the current embeddings and scores
 dev, so ``load_best`` and early stopping work as in fine-tuning.
 
+Long texts: with ``chunk_window`` (``ModelArgs``, as in fine-tuning and features) every token window
+of a text is a training example with the text's label (pairs are drawn between windows), and a
+text's embedding for the head is the mean of its windows' embeddings, as in ``features-lr``.
+Without it texts are truncated to ``max_length``.
+
 >>> from textxfer.data import DataArgs
 >>> from textxfer.fewshot import ContrastiveArgs, ContrastiveTrainArgs, fit_contrastive
 >>> from textxfer.train import ModelArgs
@@ -24,9 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from ..chunking import Chunking, chunking_from
 from ..config import to_sections
 from ..data.checks import check_splits
 from ..data.load import DataArgs, load_data
+from ..data.multilabel import is_multilabel
 from ..errors import ConfigError
 from ..metrics import evaluate
 from ..models import load_tokenizer, resolve_model
@@ -43,7 +50,14 @@ METHOD = "contrastive"
 # Tokens of parameters that mean pooling never uses (DDP refuses parameters without gradients).
 UNUSED_PREFIXES = ("pooler.",)
 
-__all__ = ["METHOD", "fit_contrastive", "gather_embeddings", "load_body"]
+__all__ = [
+    "METHOD",
+    "check_contrastive_inputs",
+    "fit_contrastive",
+    "gather_embeddings",
+    "load_body",
+    "mean_per_text",
+]
 
 
 def load_body(model_path: str, dropout: float | None = None):
@@ -60,8 +74,8 @@ def load_body(model_path: str, dropout: float | None = None):
 
 
 def gather_embeddings(accelerator, model, dataloader, pooling: str) -> np.ndarray:
-    """Pooled embeddings of a prepared dataloader (rows with ``idx``), gathered from every process
-    and put back in row order."""
+    """Pooled embeddings of a prepared dataloader (rows with ``idx``, the row's text), gathered
+    from every process: one row per text, in text order (the mean of a text's windows)."""
     import torch
 
     chunks, ids = [], []
@@ -75,8 +89,39 @@ def gather_embeddings(accelerator, model, dataloader, pooling: str) -> np.ndarra
             chunks.append(emb.cpu())
             ids.append(idx.cpu())
     model.train(was_training)
-    out = torch.cat(chunks).numpy()
-    return out[np.argsort(torch.cat(ids).numpy(), kind="stable")]
+    return mean_per_text(torch.cat(chunks).numpy(), torch.cat(ids).numpy())
+
+
+def mean_per_text(rows: np.ndarray, text_ids: np.ndarray) -> np.ndarray:
+    """``(n_texts, d)``: the mean of the rows of each text id ``0 .. max``, in text order."""
+    n_texts = int(text_ids.max()) + 1 if len(text_ids) else 0
+    sums = np.zeros((n_texts, rows.shape[1]), dtype=np.float64)
+    np.add.at(sums, text_ids, rows)
+    counts = np.bincount(text_ids, minlength=n_texts)
+    if (counts == 0).any():
+        raise RuntimeError(f"embeddings of {int((counts == 0).sum())} texts are missing")
+    return (sums / counts[:, None]).astype(np.float32)
+
+
+def check_contrastive_inputs(model_args: ModelArgs, dataset) -> Chunking | None:
+    """The chunking of ``model_args``; refuses the settings the method cannot honour."""
+    if is_multilabel(dataset):
+        raise ConfigError(
+            "the contrastive method needs one label per text (pairs are same-label or not), found a "
+            "multi-label dataset; use `textxfer finetune` or `--method features-lr` for it"
+        )
+    if model_args.threshold is not None:
+        raise ConfigError(
+            f"threshold={model_args.threshold} is for multi-label fine-tuning; the contrastive "
+            "method predicts one label per text: drop --threshold"
+        )
+    chunking = chunking_from(model_args)
+    if chunking and chunking.aggregation != "mean":
+        raise ConfigError(
+            f"chunk_aggregation={chunking.aggregation!r}: a text's contrastive embedding is the mean "
+            "of its windows' embeddings; pass --chunk-aggregation mean (the default)"
+        )
+    return chunking
 
 
 def fit_contrastive(
@@ -114,16 +159,20 @@ def fit_contrastive(
     accelerator = make_accelerator(targs)
     dataset = dataset if dataset is not None else load_data(data_args)
     label_names = check_splits(dataset)
+    chunking = check_contrastive_inputs(model_args, dataset)
     model_path = resolve_model(model_args.model)
     tokenizer = load_tokenizer(model_path)
     with accelerator.main_process_first():
-        encoded = encode(dataset, tokenizer, model_args.max_length, model_args.pad_to_max_length)
-    train_labels = np.asarray(encoded["train"]["label"], dtype=int)
-    pairs = sample_pairs(train_labels, cargs.pairs_per_example, targs.seed, cargs.max_pairs)
-    logger.info("contrastive: %d pairs from %d examples", len(pairs), len(train_labels))
+        encoded = encode(dataset, tokenizer, model_args.max_length, model_args.pad_to_max_length,
+                         chunking)  # fmt: skip
+    window_labels = np.asarray(encoded["train"]["label"], dtype=int)  # a text's label per window
+    pairs = sample_pairs(window_labels, cargs.pairs_per_example, targs.seed, cargs.max_pairs)
+    logger.info("contrastive: %d pairs from %d examples%s", len(pairs), len(window_labels),
+                f" (windows of {len(dataset['train'])} texts)" if chunking else "")  # fmt: skip
     config = {"model": model_args, "data": data_args, "contrastive": cargs, "train": targs}
     loaders = _Loaders(accelerator, encoded, tokenizer, targs)
-    scorer = _Scorer(accelerator, loaders, cargs, train_labels, label_names)
+    labels = {split: np.asarray(dataset[split]["label"], dtype=int) for split in dataset}
+    scorer = _Scorer(accelerator, loaders, cargs, labels, label_names)
     stage = build_stage(
         accelerator, targs, build_model=lambda: load_body(model_path, model_args.dropout),
         train_dataset=PairDataset(encoded["train"], pairs), collate=PairCollator(tokenizer),
@@ -165,24 +214,29 @@ class _Loaders:
 class _Scorer:
     """Embeds splits with the current encoder, fits the head on train, scores a split."""
 
-    def __init__(self, accelerator, loaders: _Loaders, cargs: ContrastiveArgs, train_labels,
-                 label_names: list[str]) -> None:  # fmt: skip
+    def __init__(self, accelerator, loaders: _Loaders, cargs: ContrastiveArgs,
+                 labels: dict[str, np.ndarray], label_names: list[str]) -> None:  # fmt: skip
         self.accelerator, self.loaders, self.cargs = accelerator, loaders, cargs
-        self.train_labels, self.label_names = train_labels, label_names
+        self.labels, self.label_names = labels, label_names  # per split, one per text
 
     def embeddings(self, model, split: str) -> np.ndarray:
-        return gather_embeddings(self.accelerator, model, self.loaders[split], self.cargs.pooling)
+        emb = gather_embeddings(self.accelerator, model, self.loaders[split], self.cargs.pooling)
+        if len(emb) != len(self.labels[split]):
+            raise RuntimeError(
+                f"{split}: {len(emb)} embeddings for {len(self.labels[split])} texts"
+            )
+        return emb
 
     def fit(self, model) -> LinearHead:
         c = self.cargs
         return fit_head(
-            self.embeddings(model, "train"), self.train_labels, len(self.label_names),
+            self.embeddings(model, "train"), self.labels["train"], len(self.label_names),
             c=c.head_c, max_iter=c.head_max_iter, balanced=c.balanced_head, normalize=c.normalize,
         )  # fmt: skip
 
     def evaluate(self, model, head: LinearHead, split: str) -> dict[str, Any]:
         probs = head.predict_proba(self.embeddings(model, split))
-        gold = np.asarray(self.loaders.encoded[split]["label"], dtype=int)
+        gold = self.labels[split]
         loss = float(-np.log(np.clip(probs[np.arange(len(gold)), gold], 1e-12, 1.0)).mean())
         return {**evaluate(gold, probs.argmax(axis=1), self.label_names), "loss": loss}
 
@@ -199,6 +253,7 @@ def _save(stage, result: Result, tokenizer, head, model_path: str, label_names, 
         "base_model": model_path, "model": model_args.model, "label_names": label_names,
         "max_length": model_args.max_length, "pooling": cargs.pooling,
         "dataset": getattr(data_args, "dataset", None),
+        "chunking": chunking.to_dict() if (chunking := chunking_from(model_args)) else None,
     }  # fmt: skip
     extra = {k: v for k, v in result.to_dict().items() if k not in ("metrics", "output_dir")}
     save_contrastive(
