@@ -1,5 +1,6 @@
 """The contrastive method under two CPU processes (torchrun, gloo): the same losses and test scores
-as one process at the doubled batch, every test row scored once, ranks in sync."""
+as one process at the doubled batch, every test text scored once from all of its windows (chunked
+texts, uneven shards), ranks in sync."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def test_two_processes_match_one_process_at_the_doubled_batch(tmp_path):
     assert two["world_size"] == 2 and two["global_step"] == one["global_step"] == 6
     assert two["train_losses"] == pytest.approx(one["train_losses"], abs=1e-4)
     assert two["test"]["n"] == one["test"]["n"] == 7
+    assert two["n_pairs"] == one["n_pairs"] > 4 * 20  # pairs between windows: more than texts
     assert two["test"]["accuracy"] == one["test"]["accuracy"]
     assert two["test"]["loss"] == pytest.approx(one["test"]["loss"], abs=1e-4)
     assert two["checksums"][0] == two["checksums"][1]

@@ -1,7 +1,8 @@
 """Two-process check of the contrastive few-shot method; run with
 ``torchrun --standalone --nproc_per_node 2 tests/scripts/dist_fewshot.py --bert B --data D --out R``.
 
-Trains with batch 4 per process (dropout off) and writes, from rank 0, the world size, the training
+Texts are cut into 8-token windows (``chunk_window``: a text's windows may land on different ranks,
+and a text's embedding is the mean of its windows). Trains with batch 4 per process (dropout off) and writes, from rank 0, the world size, the training
 losses, the test metrics and every rank's parameter checksum; the test compares them with one
 process at batch 8 (tests/fewshot/test_fewshot_distributed.py).
 """
@@ -36,13 +37,14 @@ def run(bert: str, data: str, batch_size: int, callbacks=()):
     from textxfer.train.args import ModelArgs
 
     result = fit_contrastive(
-        ModelArgs(bert, max_length=16, dropout=0.0), DataArgs(data),
+        ModelArgs(bert, max_length=16, chunk_window=8, dropout=0.0), DataArgs(data),
         ContrastiveArgs(pairs_per_example=4), ContrastiveTrainArgs(batch_size=batch_size, **SETTINGS),
         callbacks=callbacks,
     )  # fmt: skip
     return {
         "train_losses": [r["loss"] for r in result.history if r["split"] == "train"],
         "test": {k: result.metrics["test"][k] for k in ("accuracy", "loss", "n")},
+        "n_pairs": result.metrics["n_pairs"],
         "global_step": result.global_step,
     }
 
