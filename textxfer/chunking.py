@@ -52,6 +52,7 @@ __all__ = [
     "check_chunk_options",
     "chunking_from",
     "cut",
+    "mean_per_text",
     "warn_truncation",
 ]
 
@@ -177,6 +178,20 @@ def cut(
         enc = {k: [v[i] for i in keep] for k, v in enc.items()}
         doc = doc[keep]
     return enc, doc, n_windows
+
+
+def mean_per_text(rows: np.ndarray, text_ids: np.ndarray, n_texts: int) -> np.ndarray:
+    """``(n_texts, d)`` float32: each text's mean over its window rows (``text_ids`` in
+    ``0 .. n_texts - 1``, any order); raises when a text has no row."""
+    counts = np.bincount(np.asarray(text_ids, dtype=int), minlength=n_texts)
+    if len(counts) != n_texts or (counts == 0).any():
+        raise RuntimeError(
+            f"embeddings of {int((counts == 0).sum())} texts are missing "
+            f"({len(counts)} text ids for {n_texts} texts)"
+        )
+    sums = np.zeros((n_texts, rows.shape[1]), dtype=np.float64)
+    np.add.at(sums, text_ids, rows)
+    return (sums / counts[:, None]).astype(np.float32)
 
 
 def padded_batches(tokenizer, enc: dict[str, list], batch_size: int, device=None):

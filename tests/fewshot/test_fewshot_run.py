@@ -171,12 +171,14 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(bert, clusters
 
 
 def test_mean_per_text_averages_the_windows_of_each_text_in_text_order():
-    from textxfer.fewshot.run import mean_per_text
+    from textxfer.chunking import mean_per_text
 
     rows = np.array([[1.0, 0.0], [5.0, 2.0], [3.0, 0.0], [7.0, 4.0]])
-    assert mean_per_text(rows, np.array([1, 0, 1, 0])).tolist() == [[6.0, 3.0], [2.0, 0.0]]
+    assert mean_per_text(rows, np.array([1, 0, 1, 0]), 2).tolist() == [[6.0, 3.0], [2.0, 0.0]]
     with pytest.raises(RuntimeError, match="embeddings of 1 texts are missing"):
-        mean_per_text(rows, np.array([0, 0, 2, 2]))
+        mean_per_text(rows, np.array([0, 0, 2, 2]), 3)
+    with pytest.raises(RuntimeError, match="embeddings of 1 texts are missing"):
+        mean_per_text(rows, np.array([0, 0, 1, 1]), 3)  # the last text has no row
 
 
 @pytest.fixture(scope="module")

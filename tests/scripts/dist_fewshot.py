@@ -1,9 +1,10 @@
 """Two-process check of the contrastive few-shot method; run with
 ``torchrun --standalone --nproc_per_node 2 tests/scripts/dist_fewshot.py --bert B --data D --out R``.
 
-Texts are cut into 8-token windows (``chunk_window``: a text's windows may land on different ranks,
-and a text's embedding is the mean of its windows). Trains with batch 4 per process (dropout off) and writes, from rank 0, the world size, the training
-losses, the test metrics and every rank's parameter checksum; the test compares them with one
+Texts are cut into 8-token windows (``chunk_window``: a text's windows may land on different
+ranks, and a text's embedding is the mean of its windows). Trains with batch 4 per process
+(dropout off) and writes, from rank 0, the world size, the training losses, the test metrics,
+the pair count and every rank's parameter checksum; the test compares them with one
 process at batch 8 (tests/fewshot/test_fewshot_distributed.py).
 """
 

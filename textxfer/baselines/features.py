@@ -224,7 +224,7 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
         device fails at once); then each text's mean over its windows."""
         import torch
 
-        from ..chunking import cut, padded_batches, warn_truncation
+        from ..chunking import cut, mean_per_text, padded_batches, warn_truncation
         from ..console import progress
 
         tokenizer, model = self._encoder()
@@ -242,11 +242,9 @@ class TransformerFeaturizer(TransformerMixin, BaseEstimator):
             )):  # fmt: skip
                 hidden = model(**b).last_hidden_state
                 pooled[start : start + size] = self._pool(hidden, b["attention_mask"]).float().cpu()
-        sums = np.zeros((len(texts), pooled.shape[1]))
-        np.add.at(sums, doc, pooled)
         if truncate:
             warn_truncation(int((n_windows > 1).sum()), len(texts), window, "features")
-        return (sums / np.bincount(doc, minlength=len(texts))[:, None]).astype(np.float32)
+        return mean_per_text(pooled, doc, len(texts))
 
     def _pool(self, hidden, mask):
         return pool_hidden(hidden, mask, self.pooling)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..chunking import Chunking, chunking_from
+from ..chunking import Chunking, chunking_from, mean_per_text
 from ..config import to_sections
 from ..data.checks import check_splits
 from ..data.load import DataArgs, load_data
@@ -56,7 +56,6 @@ __all__ = [
     "fit_contrastive",
     "gather_embeddings",
     "load_body",
-    "mean_per_text",
 ]
 
 
@@ -73,7 +72,7 @@ def load_body(model_path: str, dropout: float | None = None):
     return model, []
 
 
-def gather_embeddings(accelerator, model, dataloader, pooling: str) -> np.ndarray:
+def gather_embeddings(accelerator, model, dataloader, pooling: str, n_texts: int) -> np.ndarray:
     """Pooled embeddings of a prepared dataloader (rows with ``idx``, the row's text), gathered
     from every process: one row per text, in text order (the mean of a text's windows)."""
     import torch
@@ -89,18 +88,7 @@ def gather_embeddings(accelerator, model, dataloader, pooling: str) -> np.ndarra
             chunks.append(emb.cpu())
             ids.append(idx.cpu())
     model.train(was_training)
-    return mean_per_text(torch.cat(chunks).numpy(), torch.cat(ids).numpy())
-
-
-def mean_per_text(rows: np.ndarray, text_ids: np.ndarray) -> np.ndarray:
-    """``(n_texts, d)``: the mean of the rows of each text id ``0 .. max``, in text order."""
-    n_texts = int(text_ids.max()) + 1 if len(text_ids) else 0
-    sums = np.zeros((n_texts, rows.shape[1]), dtype=np.float64)
-    np.add.at(sums, text_ids, rows)
-    counts = np.bincount(text_ids, minlength=n_texts)
-    if (counts == 0).any():
-        raise RuntimeError(f"embeddings of {int((counts == 0).sum())} texts are missing")
-    return (sums / counts[:, None]).astype(np.float32)
+    return mean_per_text(torch.cat(chunks).numpy(), torch.cat(ids).numpy(), n_texts)
 
 
 def check_contrastive_inputs(model_args: ModelArgs, dataset) -> Chunking | None:
@@ -220,12 +208,8 @@ class _Scorer:
         self.labels, self.label_names = labels, label_names  # per split, one per text
 
     def embeddings(self, model, split: str) -> np.ndarray:
-        emb = gather_embeddings(self.accelerator, model, self.loaders[split], self.cargs.pooling)
-        if len(emb) != len(self.labels[split]):
-            raise RuntimeError(
-                f"{split}: {len(emb)} embeddings for {len(self.labels[split])} texts"
-            )
-        return emb
+        return gather_embeddings(self.accelerator, model, self.loaders[split], self.cargs.pooling,
+                                 len(self.labels[split]))  # fmt: skip
 
     def fit(self, model) -> LinearHead:
         c = self.cargs
@@ -249,11 +233,12 @@ def _save(stage, result: Result, tokenizer, head, model_path: str, label_names, 
     from .io import save_contrastive
 
     model_args, data_args, cargs = config["model"], config["data"], config["contrastive"]
+    chunking = chunking_from(model_args)
     info = {
         "base_model": model_path, "model": model_args.model, "label_names": label_names,
         "max_length": model_args.max_length, "pooling": cargs.pooling,
         "dataset": getattr(data_args, "dataset", None),
-        "chunking": chunking.to_dict() if (chunking := chunking_from(model_args)) else None,
+        "chunking": chunking.to_dict() if chunking else None,
     }  # fmt: skip
     extra = {k: v for k, v in result.to_dict().items() if k not in ("metrics", "output_dir")}
     save_contrastive(
