@@ -131,3 +131,56 @@ def test_an_interrupted_warm_up_resumes_to_the_same_weights(encoder, tmp_path):
 def test_bad_warm_up_settings_say_what_to_do(values, message):
     with pytest.raises(ConfigError, match=message):
         MLMTrainArgs(**values)
+
+
+def _weights(result) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(result.output_dir) / "model.safetensors"))
+
+
+def test_a_share_of_the_adaptation_is_kept_by_interpolating_towards_the_original(encoder, tmp_path):
+    from safetensors.torch import load_file
+
+    model = ModelArgs(str(encoder), max_length=32)
+    runs = {share: adapt(model, TEXTS, AdaptArgs(adapted_share=share), _train(tmp_path / str(share)))
+            for share in (1.0, 0.5, 0.0)}  # fmt: skip
+    whole, half, none = (_weights(runs[s]) for s in (1.0, 0.5, 0.0))
+    original = {f"bert.{k}": v for k, v in load_file(str(encoder / "model.safetensors")).items()}
+    query = "bert.encoder.layer.0.attention.self.query.weight"
+    assert not torch.allclose(whole[query], original[query])  # adaptation moved the encoder
+    for name in whole:
+        if name in original:
+            assert torch.allclose(half[name], (original[name] + whole[name]) / 2, atol=1e-6), name
+            assert torch.allclose(none[name], original[name], atol=1e-7), name
+        else:  # the fresh head has no original: kept as trained (same seed, same steps)
+            assert name.startswith("cls.") and torch.equal(half[name], whole[name]), name
+    metrics = {s: r.metrics for s, r in runs.items()}
+    assert (
+        metrics[0.5]["adapted_share"] == 0.5 and "perplexity_whole_adaptation" not in metrics[1.0]
+    )
+    assert metrics[0.5]["perplexity_whole_adaptation"] == pytest.approx(
+        metrics[1.0]["perplexity_after"], rel=1e-5
+    )
+    assert metrics[0.5]["perplexity_after"] != pytest.approx(metrics[1.0]["perplexity_after"])
+
+
+def test_lora_keeps_a_share_of_its_merged_update(bert, tmp_path):
+    from safetensors.torch import load_file
+
+    from textxfer.train.args import LoraArgs
+
+    model, lora = ModelArgs(str(bert), max_length=32), LoraArgs(lora=True, lora_r=4)
+    whole, half = (
+        _weights(adapt(model, TEXTS, AdaptArgs(adapted_share=s), _train(tmp_path / str(s)), lora))
+        for s in (1.0, 0.5)
+    )
+    base = load_file(str(bert / "model.safetensors"))
+    query = "bert.encoder.layer.0.attention.self.query.weight"
+    assert not torch.allclose(whole[query], base[query])
+    assert torch.allclose(half[query], (base[query] + whole[query]) / 2, atol=1e-6)
+
+
+def test_a_share_outside_zero_to_one_is_refused():
+    with pytest.raises(ConfigError, match=r"adapted_share must be in \[0, 1\], found 1.5"):
+        AdaptArgs(adapted_share=1.5)

@@ -44,6 +44,7 @@ from ..train.accel import make_accelerator
 from ..train.args import LoraArgs, ModelArgs
 from ..train.lora import active_lora
 from ..train.stage import Result, build_stage, save_on_main
+from .anchor import keep_share, snapshot
 from .args import AdaptArgs, MLMTrainArgs
 from .head import HeadWarmup, fresh_parameters
 from .mlm import (
@@ -221,6 +222,8 @@ def adapt(
     def build_model():
         loaded["model"], loaded["fresh"], loaded["unexpected"] = load_mlm_model(model_path)
         warmup.fresh_keys = loaded["fresh"]  # no fresh head: no warm-up
+        if adapt_args.adapted_share < 1 and not lora:  # LoRA scales its adapters instead
+            loaded["original"] = snapshot(loaded["model"], loaded["fresh"])
         return loaded["model"], loaded["fresh"]
 
     def eval_fn(model, dataloader):
@@ -235,6 +238,7 @@ def adapt(
     loop = stage.loop
     before = eval_fn(loop.model, loop.eval_dataloader)
     fitted = loop.fit()
+    kept = _keep_share(loop, eval_fn, loaded.get("original", {}), adapt_args.adapted_share)
     after = eval_fn(loop.model, loop.eval_dataloader)
     logger.info("held-out perplexity %.2f -> %.2f", before["perplexity"], after["perplexity"])
     metrics = {
@@ -247,6 +251,7 @@ def adapt(
         "seconds": round(time.perf_counter() - start, 3),
         "trainable_params": stage.trainable_params, "total_params": stage.total_params,
         "method": "lora" if lora else "full", "fresh_mlm_head": bool(loaded["fresh"]),
+        "adapted_share": float(adapt_args.adapted_share), **kept,
     }  # fmt: skip
     result = stage.result(fitted, metrics, train_args.out, metrics["method"])
     result.history = [{"step": 0, "split": "heldout", **before}, *fitted.history,
@@ -264,6 +269,16 @@ def adapt(
 
     save_on_main(accelerator, save)
     return result
+
+
+def _keep_share(loop, eval_fn, original: dict, share: float) -> dict[str, float]:
+    """Keep ``share`` of the adaptation (``textxfer.adapt.anchor``); with less than all of it,
+    the held-out perplexity of the whole adaptation, measured before, is recorded too."""
+    if share >= 1:
+        return {}
+    whole = eval_fn(loop.model, loop.eval_dataloader)
+    keep_share(loop.accelerator.unwrap_model(loop.model), original, share)
+    return {"perplexity_whole_adaptation": whole["perplexity"]}
 
 
 def _source_paths(source) -> list:
