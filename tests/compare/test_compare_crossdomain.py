@@ -121,6 +121,30 @@ def test_a_rerun_reuses_finished_cells(run, domains, bert, monkeypatch):
     pd.testing.assert_frame_equal(again, table)
 
 
+def test_other_adaptation_settings_rerun_only_the_adapted_encoder_cells(
+    run, domains, bert, tmp_path, monkeypatch
+):
+    import shutil
+
+    from textxfer.compare import crossdomain as module
+
+    _, out = run
+    copy = tmp_path / "grid"
+    shutil.copytree(out, copy)
+    real, ran = module.run_method, []
+
+    def counted(method, dataset, **kw):
+        ran.append((method, kw["model"] != str(bert)))
+        return real(method, dataset, **kw)
+
+    monkeypatch.setattr(module, "run_method", counted)
+    crossdomain(_args(domains, bert, copy, adapt={"adapt": {"adapted_share": 0.5}}))
+    # tfidf-lr's adaptation is its vectorizer, and plain cells never see the adapted encoder
+    assert sorted(ran) == [("features-lr", True), ("finetune-full", True)]
+    adapted = json.loads((copy / "adapted" / "products-seed0" / "metrics.json").read_text())
+    assert adapted["adapted_share"] == 0.5
+
+
 def test_the_adapted_encoder_is_reused_when_its_inputs_are_unchanged(
     run, domains, bert, monkeypatch
 ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -95,6 +96,31 @@ def test_interrupted_grid_resumes_without_rerunning_finished_cells(
     calls.clear()
     compare(args, progress=False)
     assert calls == []  # a finished grid is all cache hits
+
+
+def test_a_rerun_with_other_settings_runs_the_changed_cells_again(
+    tiny_dataset_dir, tmp_path, monkeypatch
+):
+    real = compare_mod.run_method
+    calls: list[str] = []
+
+    def counted(method, dataset, seed, **kw):
+        calls.append(f"{method}-{seed}")
+        return real(method, dataset, seed=seed, **kw)
+
+    monkeypatch.setattr(compare_mod, "run_method", counted)
+    args = _args(tiny_dataset_dir, tmp_path, sizes=["full"], seeds=[0])
+    first = compare(args, progress=False)
+    calls.clear()
+    changed = _args(tiny_dataset_dir, tmp_path, sizes=["full"], seeds=[0],
+                    options={"tfidf-lr": {"C": 0.01}})  # fmt: skip
+    table = compare(changed, progress=False)
+    assert calls == ["tfidf-lr-0"]  # only the cell whose settings changed ran again
+    records = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "grid" / "cells").glob("*")}
+    assert len({r["settings"] for r in records.values()}) == 2 and len(table) == len(first)
+    calls.clear()
+    compare(changed, progress=False)
+    assert calls == []
 
 
 def test_failed_cell_is_recorded_and_retried(tiny_dataset_dir, tmp_path, monkeypatch):

@@ -5,6 +5,11 @@ finished cell is one JSON record in ``<out>/cells/<id>.json``, written atomicall
 interrupted grid loses at most the cells in flight and a rerun skips finished ones; a failed cell
 is recorded with ``status: error`` (and its message) and is tried again on the next run.
 
+A cell also carries a digest of the settings its result depends on (``settings_digest`` of the
+resolved method sections, data options, adaptation settings, ...), stored in its record: a rerun
+with other settings in the same folder runs the cell again instead of reusing a result computed
+under the old ones.
+
 >>> cell_id("finetune-lora", "eda", "8/class", 0)
 'finetune-lora__eda__8-class__0'
 """
@@ -12,6 +17,9 @@ is recorded with ``status: error`` (and its message) and is tried again on the n
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -29,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 CELL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
 
-__all__ = ["Cell", "CellStore", "cell_id", "run_cells", "slug"]
+__all__ = ["Cell", "CellStore", "cell_id", "run_cells", "settings_digest", "slug"]
 
 
 def slug(value: Any) -> str:
@@ -44,16 +52,33 @@ def cell_id(*parts: Any) -> str:
     return "__".join(slug(p) for p in parts)
 
 
+def settings_digest(*parts: Any) -> str:
+    """A short, stable digest of JSON-able ``parts`` (dataclasses go through their sections)."""
+    from ..config import to_sections
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return to_sections({"": value})[""]
+        return value
+
+    text = json.dumps([plain(p) for p in parts], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Cell:
-    """One cell of a grid: its id and the values that define it (copied into its record)."""
+    """One cell of a grid: its id, the values that define it (copied into its record) and the
+    digest of the settings its result depends on."""
 
     id: str
     key: dict[str, Any] = field(default_factory=dict, hash=False)
+    settings: str = field(default="", compare=False)
 
     def record(self, **values: Any) -> dict[str, Any]:
-        """A record of this cell: id, key values and ``values``."""
-        return {"cell_id": self.id, **self.key, **values}
+        """A record of this cell: id, key values, settings digest and ``values``."""
+        return {"cell_id": self.id, **self.key, "settings": self.settings, **values}
 
 
 class CellStore:
@@ -86,10 +111,18 @@ class CellStore:
         """Store a record (its ``cell_id`` names the file), atomically."""
         return atomic_write_json(self.path(record["cell_id"]), record)
 
-    def finished(self, cid: str) -> bool:
-        """Whether ``cid`` has an ``ok`` record."""
-        record = self.get(cid)
-        return bool(record) and record.get("status") == "ok"
+    def finished(self, cell: Cell) -> bool:
+        """Whether ``cell`` has an ``ok`` record made under its settings."""
+        record = self.get(cell.id)
+        return bool(record) and record.get("status") == "ok" and self.current(cell, record)
+
+    @staticmethod
+    def current(cell: Cell, record: dict) -> bool:
+        """Whether ``record`` was made under ``cell``'s settings (logged when it was not)."""
+        if record.get("settings", "") == cell.settings:
+            return True
+        logger.info("cell %s was run under other settings: running it again", cell.id)
+        return False
 
 
 def failure_record(cell: Cell, err: BaseException) -> dict[str, Any]:
@@ -137,7 +170,7 @@ def run_cells(
     from .executors import CellTask, execute
 
     task = run if isinstance(run, CellTask) else CellTask(lambda _, cell: run(cell), None)
-    todo = [c for c in cells if not store.finished(c.id)]
+    todo = [c for c in cells if not store.finished(c)]
     records = []
     with (
         contextlib.closing(execute(todo, task, executor, fail_fast)) as done,

@@ -36,7 +36,7 @@ import pandas as pd
 from ..config import Args, build_configs, field, merge_layers
 from ..errors import ConfigError
 from ..io import atomic_write_json, atomic_write_text, read_json, release_output, write_tables
-from .cells import Cell, CellStore, cell_id, run_cells, slug
+from .cells import Cell, CellStore, cell_id, run_cells, settings_digest, slug
 from .executors import CellTask, ExecutorArgs, new_run, register_cache
 from .registry import get_method, run_method
 
@@ -142,8 +142,19 @@ def plan(args: CrossDomainArgs) -> list[Cell]:
                     key = {"source": source, "target": target, "method": method,
                            "adapted": adapted, "seed": seed}  # fmt: skip
                     kind = "adapted" if adapted else "plain"
-                    cells.append(Cell(cell_id(source, target, method, kind, f"seed{seed}"), key))
+                    cid = cell_id(source, target, method, kind, f"seed{seed}")
+                    cells.append(Cell(cid, key, cell_settings(args, method, adapted, seed)))
     return cells
+
+
+def cell_settings(args: CrossDomainArgs, method: str, adapted: bool, seed: int) -> str:
+    """Digest of what a cell's result depends on beyond its key: the method's resolved sections
+    (defaults included), the data settings and, for an adapted encoder, every adaptation value."""
+    configs = get_method(method).configs(args.options.get(method), smoke=args.smoke, seed=seed)
+    data = {"prefix": args.prefix, "model": args.model, "limit": args.limit,
+            "data_seed": args.data_seed, "smoke": args.smoke}  # fmt: skip
+    encoder = adapted and get_method(method).adaptation == "encoder"
+    return settings_digest(configs, data, adapt_values(args, seed) if encoder else None)
 
 
 # (source, target, seed, limit) -> (dataset, texts): loaded once per process (per worker) and run
@@ -166,6 +177,15 @@ def pair_data(args: CrossDomainArgs, source: str, target: str):
     return _PAIR_CACHE[key]
 
 
+def adapt_values(args: CrossDomainArgs, seed: int) -> dict[str, dict[str, Any]]:
+    """The adaptation settings of a seed by section, every default filled in."""
+    base = {"seed": seed, "progress_bar": False, "model": args.model}
+    layers = [base, args.adapt, SMOKE_ADAPT if args.smoke else {}]
+    merged = merge_layers(_adapt_sections(), layers, "adapt options of crossdomain")
+    built = build_configs(_adapt_sections(), merged, source="adapt options of crossdomain")
+    return {name: dataclasses.asdict(cfg) for name, cfg in built.items() if name}
+
+
 def adapted_encoder(
     args: CrossDomainArgs, target: str, texts: list[str], seed: int
 ) -> tuple[Path, dict]:
@@ -177,9 +197,7 @@ def adapted_encoder(
     from filelock import FileLock
 
     folder = Path(args.out) / "adapted" / f"{slug(target)}-seed{seed}"
-    base = {"seed": seed, "progress_bar": False, "model": args.model}
-    layers = [base, args.adapt, SMOKE_ADAPT if args.smoke else {}]
-    values = merge_layers(_adapt_sections(), layers, "adapt options of crossdomain")
+    values = adapt_values(args, seed)
     digest = hashlib.sha256(json.dumps([values, texts], sort_keys=True, default=str).encode())
     key_file = folder.with_name(f"{folder.name}.key")
     if _built(folder, key_file, digest.hexdigest()):

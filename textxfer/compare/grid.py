@@ -32,7 +32,7 @@ from ..io import (
     release_output,
     write_tables,
 )
-from .cells import Cell, CellStore, cell_id, run_cells
+from .cells import Cell, CellStore, cell_id, run_cells, settings_digest
 from .executors import CellTask, ExecutorArgs, new_run, register_cache
 from .registry import get_method, run_method
 from .report import report_metric
@@ -179,8 +179,22 @@ def plan(args: CompareArgs) -> list[Cell]:
                 for method in args.methods:
                     key = {"method": method, "aug": aug, "size": str(size), "seed": seed}
                     if not any(_matches(rule, key) for rule in args.exclude):
-                        cells.append(Cell(cell_id(method, aug, size, f"seed{seed}"), key))
+                        cid = cell_id(method, aug, size, f"seed{seed}")
+                        cells.append(Cell(cid, key, cell_settings(args, method, aug, seed)))
     return cells
+
+
+def cell_settings(args: CompareArgs, method: str, aug: str, seed: int) -> str:
+    """Digest of what a cell's result depends on beyond its key: the method's resolved sections
+    (defaults included), the data options and the augmentation recipe (its text, for a file)."""
+    configs = get_method(method).configs(
+        args.options.get(method), smoke=args.smoke, seed=seed, model=args.model
+    )
+    recipe = Path(aug)
+    text = recipe.read_text(encoding="utf-8") if aug != "none" and recipe.is_file() else aug
+    data = {k: getattr(args, k) for k in ("dataset", "data", "eval_split", "eval_limit",
+                                          "data_seed", "unlabeled", "n_aug", "smoke")}  # fmt: skip
+    return settings_digest(configs, data, text)
 
 
 def _matches(rule: dict, key: dict) -> bool:
@@ -384,7 +398,7 @@ def compare(
         sizes = check_sizes(load_grid_data(args)[0]["train"], args.sizes, fit=True)
         args = dataclasses.replace(args, sizes=sizes)
     store, cells = CellStore(out), plan(args)
-    if any(not store.finished(c.id) for c in cells):
+    if any(not store.finished(c) for c in cells):
         check_sizes(load_grid_data(args)[0]["train"], args.sizes)  # before any cell
     wanted = {c.id for c in cells}  # an output folder may hold cells of an earlier, larger grid
 
