@@ -4,6 +4,7 @@ and `textxfer predict`, exact resume, the CLI, the compare method and config err
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import ftutil
@@ -192,7 +193,7 @@ def long_clusters(tmp_path_factory) -> Path:
 
 
 def test_chunk_window_trains_on_every_window_and_predicts_with_the_mean_of_windows(
-    bert, long_clusters, tmp_path
+    bert, long_clusters, tmp_path, caplog
 ):
     from transformers import AutoTokenizer
 
@@ -223,8 +224,11 @@ def test_chunk_window_trains_on_every_window_and_predicts_with_the_mean_of_windo
     assert loss == pytest.approx(
         result.metrics["test"]["loss"], abs=1e-4
     )  # same windows, same mean
-    truncated = _fit(bert, long_clusters, max_steps=12)
+    with caplog.at_level(logging.WARNING, logger="textxfer.chunking"):
+        truncated = _fit(bert, long_clusters, max_steps=12)
     assert truncated.metrics["n_pairs"] == 8 * len(train)
+    assert "fewshot: " in caplog.text and "are longer than max_length=16" in caplog.text
+    assert "finetune: " not in caplog.text  # the warning names the command that truncated
     assert truncated.metrics["test"]["loss"] != pytest.approx(result.metrics["test"]["loss"])
 
 

@@ -152,7 +152,7 @@ def fit_contrastive(
     tokenizer = load_tokenizer(model_path)
     with accelerator.main_process_first():
         encoded = encode(dataset, tokenizer, model_args.max_length, model_args.pad_to_max_length,
-                         chunking)  # fmt: skip
+                         chunking, where="fewshot")  # fmt: skip
     window_labels = np.asarray(encoded["train"]["label"], dtype=int)  # a text's label per window
     pairs = sample_pairs(window_labels, cargs.pairs_per_example, targs.seed, cargs.max_pairs)
     logger.info("contrastive: %d pairs from %d examples%s", len(pairs), len(window_labels),

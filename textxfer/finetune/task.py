@@ -82,12 +82,14 @@ def encode(
     max_length: int,
     pad_to_max_length: bool = False,
     chunking: Chunking | None = None,
+    where: str = "finetune",
 ):
     """Tokenize every split: one row per text truncated to ``max_length``, or with ``chunking``
     one row per token window. Rows keep ``label`` (a 0/1 float vector for multi-label) and get
     ``idx``, the row number of their text (exact gathering, and aggregation of windows).
 
-    Warns when truncation shortens more than 10% of the texts (``textxfer.chunking``).
+    Warns when truncation shortens more than 10% of the texts (``textxfer.chunking``), naming
+    the command ``where``.
     """
     window = chunking.window if chunking else max_length
     stride = chunking.stride if chunking else None
@@ -116,7 +118,7 @@ def encode(
             n_texts += len(ds)
         out[split] = ds.remove_columns("n_windows")
     if chunking is None:
-        warn_truncation(n_cut, n_texts, max_length, "finetune")
+        warn_truncation(n_cut, n_texts, max_length, where)
     return type(dataset)(out)
 
 
