@@ -94,7 +94,7 @@ def test_a_fresh_head_trains_alone_first_at_its_own_rate(encoder, tmp_path):
     lrs = watch.steps[0]["lrs"]
     assert lrs["own_lr"] == pytest.approx(10 * lrs["all"])  # 1e-3 vs 1e-4, same schedule
     assert result.metrics["fresh_mlm_head"] is True
-    assert result.metrics["adapted_share"] == 0.5  # the default rule for a fresh head
+    assert result.metrics["adapted_share"] == 1.0  # the default keeps all of the adaptation
 
 
 def test_a_checkpoint_with_its_own_head_trains_everything_from_step_one(bert, tmp_path):
@@ -103,7 +103,7 @@ def test_a_checkpoint_with_its_own_head_trains_everything_from_step_one(bert, tm
     watch = Watch()
     result = adapt(ModelArgs(str(bert), max_length=32), TEXTS, AdaptArgs(), _train(tmp_path / "out"),
                    callbacks=[watch])  # fmt: skip
-    assert result.metrics["adapted_share"] == 1.0  # its own head: all of the adaptation is kept
+    assert result.metrics["adapted_share"] == 1.0
     assert "perplexity_whole_adaptation" not in result.metrics
     layer0 = AutoModelForMaskedLM.from_pretrained(str(bert)).bert.encoder.layer[0]
     # step 1 runs at lr 0 (the schedule's one warm-up step), step 2 already moves the encoder

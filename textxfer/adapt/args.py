@@ -23,7 +23,6 @@ from ..train.args import TrainArgs
 MLM_METRICS = ("perplexity", "loss")
 HEAD_WARMUP = 0.3  # see textxfer.adapt.head for why a fresh head trains alone first
 FRESH_HEAD_LR = 1e-3
-FRESH_HEAD_SHARE = 0.5  # adapted_share with a fresh masked-LM head: see textxfer.adapt.anchor
 
 __all__ = ["AdaptArgs", "MLMTrainArgs", "MLM_METRICS"]
 
@@ -44,18 +43,11 @@ class AdaptArgs(Args):
         None, help="use at most this many adaptation texts (seeded sample; null: all)"
     )
     seed: int = field(42, help="seed of the held-out split, the text sample and evaluation masks")
-    adapted_share: float | None = field(
-        None,
+    adapted_share: float = field(
+        1.0,
         help="share of the adaptation kept in the saved encoder: original + share x (adapted - "
-        f"original); 1 keeps all of it; null: {FRESH_HEAD_SHARE} when the masked-LM head is freshly "
-        "initialised, 1 for a checkpoint with its own (textxfer.adapt.anchor says why)",
+        "original); 1 keeps all of it (textxfer.adapt.anchor has the measured trade-off)",
     )
-
-    def share(self, fresh_head: bool) -> float:
-        """The resolved ``adapted_share``: the set value, else the rule of its help text."""
-        if self.adapted_share is not None:
-            return float(self.adapted_share)
-        return FRESH_HEAD_SHARE if fresh_head else 1.0
 
     def validate(self) -> None:
         if not 0.0 < float(self.mlm_probability) < 1.0:
@@ -72,7 +64,7 @@ class AdaptArgs(Args):
             raise ConfigError(
                 f"max_heldout must be >= 1, found {self.max_heldout!r}; e.g. --max-heldout 200"
             )
-        if self.adapted_share is not None and not 0.0 <= float(self.adapted_share) <= 1.0:
+        if not 0.0 <= float(self.adapted_share) <= 1.0:
             raise ConfigError(
                 f"adapted_share must be in [0, 1], found {self.adapted_share!r}; it is the share of "
                 "the adaptation kept (1: all, 0.5: halfway back to the original), e.g. --adapted-share 0.5"

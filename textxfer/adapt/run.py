@@ -222,7 +222,7 @@ def adapt(
     def build_model():
         loaded["model"], loaded["fresh"], loaded["unexpected"] = load_mlm_model(model_path)
         warmup.fresh_keys = loaded["fresh"]  # no fresh head: no warm-up
-        loaded["share"] = adapt_args.share(fresh_head=bool(loaded["fresh"]))
+        loaded["share"] = float(adapt_args.adapted_share)
         if loaded["share"] < 1 and not lora:  # LoRA scales its adapters instead
             loaded["original"] = snapshot(loaded["model"], loaded["fresh"])
         return loaded["model"], loaded["fresh"]
