@@ -57,26 +57,20 @@ def snapshot(model: torch.nn.Module, fresh_keys: Sequence[str]) -> dict[str, tor
 
 
 @torch.no_grad()
-def keep_share(model: torch.nn.Module, original: dict[str, torch.Tensor], share: float) -> float:
+def keep_share(model: torch.nn.Module, original: dict[str, torch.Tensor], share: float) -> None:
     """In place: every parameter with an original becomes ``original + share x (now - original)``;
-    under LoRA every adapter's scale is multiplied by ``share``. Returns the relative size of the
-    kept move (``|kept - original| / |original|`` over the interpolated parameters; LoRA: nan)."""
+    under LoRA every adapter's scale is multiplied by ``share``."""
     share = float(share)
     if is_peft_model(model):
         _scale_adapters(model, share)
-        return float("nan")
-    moved = norm = 0.0
+        return
     for name, param in model.named_parameters():
-        if name not in original:
-            continue
-        start = original[name].to(param.device, param.dtype)
-        param.copy_(start + share * (param - start))
-        moved += float((param - start).float().pow(2).sum())
-        norm += float(start.float().pow(2).sum())
-    relative = (moved / norm) ** 0.5 if norm else 0.0
-    logger.info("kept %.0f%% of the adaptation: the encoder moved %.4f (relative)", 100 * share,
-                relative)  # fmt: skip
-    return relative
+        if name in original:
+            start = original[name].to(param.device, param.dtype)
+            param.copy_(start + share * (param - start))
+    logger.info(
+        "kept %.0f%% of the adaptation (%d tensors interpolated)", 100 * share, len(original)
+    )
 
 
 def _scale_adapters(model: torch.nn.Module, share: float) -> None:

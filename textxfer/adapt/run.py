@@ -222,8 +222,7 @@ def adapt(
     def build_model():
         loaded["model"], loaded["fresh"], loaded["unexpected"] = load_mlm_model(model_path)
         warmup.fresh_keys = loaded["fresh"]  # no fresh head: no warm-up
-        loaded["share"] = float(adapt_args.adapted_share)
-        if loaded["share"] < 1 and not lora:  # LoRA scales its adapters instead
+        if adapt_args.adapted_share < 1 and not lora:  # LoRA scales its adapters instead
             loaded["original"] = snapshot(loaded["model"], loaded["fresh"])
         return loaded["model"], loaded["fresh"]
 
@@ -239,7 +238,7 @@ def adapt(
     loop = stage.loop
     before = eval_fn(loop.model, loop.eval_dataloader)
     fitted = loop.fit()
-    kept = _keep_share(loop, eval_fn, loaded.get("original", {}), loaded["share"])
+    kept = _keep_share(loop, eval_fn, loaded.get("original", {}), adapt_args.adapted_share)
     after = eval_fn(loop.model, loop.eval_dataloader)
     logger.info("held-out perplexity %.2f -> %.2f", before["perplexity"], after["perplexity"])
     metrics = {
@@ -252,7 +251,7 @@ def adapt(
         "seconds": round(time.perf_counter() - start, 3),
         "trainable_params": stage.trainable_params, "total_params": stage.total_params,
         "method": "lora" if lora else "full", "fresh_mlm_head": bool(loaded["fresh"]),
-        "adapted_share": loaded["share"], **kept,
+        "adapted_share": float(adapt_args.adapted_share), **kept,
     }  # fmt: skip
     result = stage.result(fitted, metrics, train_args.out, metrics["method"])
     result.history = [{"step": 0, "split": "heldout", **before}, *fitted.history,

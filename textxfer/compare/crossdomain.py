@@ -24,8 +24,6 @@ skips finished cells, a failed cell is recorded and retried); the tidy table goe
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,14 +196,14 @@ def adapted_encoder(
 
     folder = Path(args.out) / "adapted" / f"{slug(target)}-seed{seed}"
     values = adapt_values(args, seed)
-    digest = hashlib.sha256(json.dumps([values, texts], sort_keys=True, default=str).encode())
+    digest = settings_digest(values, texts)
     key_file = folder.with_name(f"{folder.name}.key")
-    if _built(folder, key_file, digest.hexdigest()):
+    if _built(folder, key_file, digest):
         return folder, read_json(folder / "metrics.json")
     lock = Path(args.out) / "work" / "locks" / f"adapted-{folder.name}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(lock)):
-        if _built(folder, key_file, digest.hexdigest()):  # built by another cell meanwhile
+        if _built(folder, key_file, digest):  # built by another cell meanwhile
             return folder, read_json(folder / "metrics.json")
         from ..adapt.run import adapt
 
@@ -213,7 +211,7 @@ def adapted_encoder(
         cfg = build_configs(_adapt_sections(), values, source="adapt options of crossdomain")
         train = dataclasses.replace(cfg["train"], out=str(folder), overwrite=True)
         result = adapt(cfg["model"], texts, cfg["adapt"], train, cfg["lora"])
-        atomic_write_text(key_file, digest.hexdigest() + "\n")
+        atomic_write_text(key_file, digest + "\n")
     return folder, result.metrics
 
 
