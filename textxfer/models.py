@@ -127,13 +127,15 @@ def local_model_path(model: str | os.PathLike | None) -> Path | None:
     return path if path.is_dir() else None
 
 
-def load_pretrained(auto_class, path: str, **kwargs):
+def load_pretrained(auto_class, path: str, new_parts: tuple[str, ...] = (), **kwargs):
     """``(model, loading_info)`` from ``auto_class.from_pretrained(path, **kwargs)``, with one log
     line instead of transformers' LOAD REPORT table.
 
     New weights outside the model's body (a task head the checkpoint lacks: the classifier of a
     sentence encoder) are expected and logged at INFO; new weights inside the body are a WARNING
-    (the checkpoint does not fit the architecture). Unused checkpoint weights are INFO.
+    (the checkpoint does not fit the architecture), except for names containing one of
+    ``new_parts`` (parts the caller adds on purpose, e.g. ``crossattention``). Unused checkpoint
+    weights are INFO.
     """
     report = logging.getLogger("transformers.modeling_utils")
     level = report.level
@@ -144,7 +146,8 @@ def load_pretrained(auto_class, path: str, **kwargs):
         report.setLevel(level)
     mismatched = [k if isinstance(k, str) else k[0] for k in info.get("mismatched_keys", ())]
     new = sorted(set(info.get("missing_keys", ())) | set(mismatched))
-    body = [k for k in new if k.startswith(f"{model.base_model_prefix}.")]
+    body = [k for k in new if k.startswith(f"{model.base_model_prefix}.")
+            and not any(part in k for part in new_parts)]  # fmt: skip
     name = type(model).__name__
     if body:
         logger.warning(

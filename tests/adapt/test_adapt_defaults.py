@@ -81,7 +81,7 @@ def test_a_fresh_head_trains_alone_first_at_its_own_rate(encoder, tmp_path):
     from transformers import AutoModel
 
     watch = Watch()
-    result = adapt(ModelArgs(str(encoder), max_length=32), TEXTS, AdaptArgs(),
+    result = adapt(ModelArgs(str(encoder), max_length=32), TEXTS, AdaptArgs(objective="mlm"),
                    _train(tmp_path / "out", lr=1e-4), callbacks=[watch])  # fmt: skip
     original = AutoModel.from_pretrained(str(encoder))
     layer0 = original.encoder.layer[0].attention.self.query.weight
@@ -101,7 +101,7 @@ def test_a_checkpoint_with_its_own_head_trains_everything_from_step_one(bert, tm
     from transformers import AutoModelForMaskedLM
 
     watch = Watch()
-    result = adapt(ModelArgs(str(bert), max_length=32), TEXTS, AdaptArgs(), _train(tmp_path / "out"),
+    result = adapt(ModelArgs(str(bert), max_length=32), TEXTS, AdaptArgs(objective="mlm"), _train(tmp_path / "out"),
                    callbacks=[watch])  # fmt: skip
     assert result.metrics["adapted_share"] == 1.0
     assert "perplexity_whole_adaptation" not in result.metrics
@@ -116,12 +116,14 @@ def test_an_interrupted_warm_up_resumes_to_the_same_weights(encoder, tmp_path):
 
     common = dict(save_strategy="steps", save_steps=2, checkpoint_dir=None)
     model = ModelArgs(str(encoder), max_length=32)
-    whole = adapt(model, TEXTS, AdaptArgs(), _train(tmp_path / "a", **common))
+    whole = adapt(model, TEXTS, AdaptArgs(objective="mlm"), _train(tmp_path / "a", **common))
     ckpt = dict(common, checkpoint_dir=str(tmp_path / "ckpt"))
     with pytest.raises(ftutil.Interrupt):  # stops inside the warm-up (steps 1-3), resumes from 2
-        adapt(model, TEXTS, AdaptArgs(), _train(tmp_path / "b", **ckpt),
+        adapt(model, TEXTS, AdaptArgs(objective="mlm"), _train(tmp_path / "b", **ckpt),
               callbacks=[ftutil.crash_at(3)])  # fmt: skip
-    resumed = adapt(model, TEXTS, AdaptArgs(), _train(tmp_path / "b", resume=True, **ckpt))
+    resumed = adapt(
+        model, TEXTS, AdaptArgs(objective="mlm"), _train(tmp_path / "b", resume=True, **ckpt)
+    )
     want = load_file(str(Path(whole.output_dir) / "model.safetensors"))
     got = load_file(str(Path(resumed.output_dir) / "model.safetensors"))
     assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
@@ -146,7 +148,7 @@ def test_a_share_of_the_adaptation_is_kept_by_interpolating_towards_the_original
     from safetensors.torch import load_file
 
     model = ModelArgs(str(encoder), max_length=32)
-    runs = {share: adapt(model, TEXTS, AdaptArgs(adapted_share=share), _train(tmp_path / str(share)))
+    runs = {share: adapt(model, TEXTS, AdaptArgs(objective="mlm", adapted_share=share), _train(tmp_path / str(share)))
             for share in (1.0, 0.5, 0.0)}  # fmt: skip
     whole, half, none = (_weights(runs[s]) for s in (1.0, 0.5, 0.0))
     original = {f"bert.{k}": v for k, v in load_file(str(encoder / "model.safetensors")).items()}
@@ -175,7 +177,15 @@ def test_lora_keeps_a_share_of_its_merged_update(bert, tmp_path):
 
     model, lora = ModelArgs(str(bert), max_length=32), LoraArgs(lora=True, lora_r=4)
     whole, half = (
-        _weights(adapt(model, TEXTS, AdaptArgs(adapted_share=s), _train(tmp_path / str(s)), lora))
+        _weights(
+            adapt(
+                model,
+                TEXTS,
+                AdaptArgs(objective="mlm", adapted_share=s),
+                _train(tmp_path / str(s)),
+                lora,
+            )
+        )
         for s in (1.0, 0.5)
     )
     base = load_file(str(bert / "model.safetensors"))
@@ -186,4 +196,4 @@ def test_lora_keeps_a_share_of_its_merged_update(bert, tmp_path):
 
 def test_a_share_outside_zero_to_one_is_refused():
     with pytest.raises(ConfigError, match=r"adapted_share must be in \[0, 1\], found 1.5"):
-        AdaptArgs(adapted_share=1.5)
+        AdaptArgs(objective="mlm", adapted_share=1.5)

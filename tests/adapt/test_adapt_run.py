@@ -118,7 +118,7 @@ def test_a_checkpoint_without_mlm_head_gets_a_fresh_one_and_keeps_its_pooler(tmp
             adapt(
                 ModelArgs(str(base), max_length=32),
                 TEXTS,
-                AdaptArgs(),
+                AdaptArgs(objective="mlm"),
                 _train(tmp_path / "o", max_steps=3),
             )
         )

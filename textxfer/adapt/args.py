@@ -23,13 +23,16 @@ from ..train.args import TrainArgs
 MLM_METRICS = ("perplexity", "loss")
 HEAD_WARMUP = 0.3  # see textxfer.adapt.head for why a fresh head trains alone first
 FRESH_HEAD_LR = 1e-3
+OBJECTIVES = ("auto", "mlm", "denoising")
+DELETION_RATIO = 0.6  # TSDAE's setting (Wang et al., 2021)
+RECONSTRUCT_LENGTH = 64
 
 __all__ = ["AdaptArgs", "MLMTrainArgs", "MLM_METRICS"]
 
 
 @dataclass
 class AdaptArgs(Args):
-    """Masked-LM adaptation: masking, held-out perplexity and which texts are used."""
+    """Adaptation: the objective, masking or word deletion, held-out perplexity and the texts."""
 
     mlm_probability: float = field(0.15, help="fraction of tokens (or words) masked per text")
     whole_word_mask: bool = field(
@@ -43,6 +46,20 @@ class AdaptArgs(Args):
         None, help="use at most this many adaptation texts (seeded sample; null: all)"
     )
     seed: int = field(42, help="seed of the held-out split, the text sample and evaluation masks")
+    objective: str = field(
+        "auto",
+        help="mlm (masked-LM), denoising (TSDAE: rebuild each text from the sentence embedding of a "
+        "copy with words deleted; textxfer.adapt.denoise), or auto: mlm for a checkpoint with its "
+        "own masked-LM head or under LoRA, denoising for a sentence encoder without one",
+    )
+    deletion_ratio: float = field(
+        DELETION_RATIO, help="denoising: share of the words deleted from the encoder's input"
+    )
+    reconstruct_length: int = field(
+        RECONSTRUCT_LENGTH,
+        help="denoising: tokens per text encoded and rebuilt (at most max_length; one vector "
+        "carries the text, so long texts are cut here)",
+    )
     adapted_share: float = field(
         1.0,
         help="share of the adaptation kept in the saved encoder: original + share x (adapted - "
@@ -63,6 +80,20 @@ class AdaptArgs(Args):
         if int(self.max_heldout) < 1:
             raise ConfigError(
                 f"max_heldout must be >= 1, found {self.max_heldout!r}; e.g. --max-heldout 200"
+            )
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(
+                f"objective must be one of {list(OBJECTIVES)}, found {self.objective!r}; e.g. "
+                "--objective denoising"
+            )
+        if not 0.0 < float(self.deletion_ratio) < 1.0:
+            raise ConfigError(
+                f"deletion_ratio must be in (0, 1), found {self.deletion_ratio!r}; e.g. --deletion-ratio 0.6"
+            )
+        if int(self.reconstruct_length) < 4:
+            raise ConfigError(
+                f"reconstruct_length must be >= 4 tokens, found {self.reconstruct_length!r}; e.g. "
+                "--reconstruct-length 64"
             )
         if not 0.0 <= float(self.adapted_share) <= 1.0:
             raise ConfigError(

@@ -97,19 +97,27 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], config: dict[str, 
         "held-out, before": {"perplexity": metrics["perplexity_before"]},
         "held-out, after": {"perplexity": metrics["perplexity_after"], "n": metrics["n_heldout_texts"]},
     }  # fmt: skip
+    denoising = info.get("objective") == "denoising"
+    if denoising:
+        lines.append("objective: denoising (TSDAE): each text rebuilt by a decoder, since discarded, "
+                     "from the mean-pooled embedding of a copy with words deleted; the perplexity "
+                     "is that of the rebuilt held-out texts")  # fmt: skip
+    head = "AutoModel" if denoising else "AutoModelForMaskedLM"
     load = (
-        "from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification\n\n"
-        'mlm = AutoModelForMaskedLM.from_pretrained("THIS_FOLDER_OR_REPO")\n'
+        f"from transformers import {head}, AutoModelForSequenceClassification\n\n"
+        f'encoder = {head}.from_pretrained("THIS_FOLDER_OR_REPO")\n'
         "# or fine-tune from it: textxfer finetune DATASET --model THIS_FOLDER\n"
         'classifier = AutoModelForSequenceClassification.from_pretrained("THIS_FOLDER_OR_REPO", num_labels=2)'
     )
+    task = "feature-extraction" if denoising else "fill-mask"
+    how = "denoising (TSDAE)" if denoising else "masked-LM"
     return ModelCard(
         title=f"{base or info.get('model')} adapted to {names[1] or names[0] or 'new text'}",
-        summary=f"`{base or info.get('model')}` after continued masked-LM pretraining "
+        summary=f"`{base or info.get('model')}` after continued {how} pretraining "
         f"({info.get('method', 'full')}, {metrics['global_step']} steps) with textxfer: a starting "
         "point for fine-tuning on the same domain.",
-        library="transformers", pipeline_tag="fill-mask",
-        tags=["fill-mask", "domain-adaptation", *(["lora"] if info.get("method") == "lora" else [])],
+        library="transformers", pipeline_tag=task,
+        tags=[task, "domain-adaptation", *(["lora"] if info.get("method") == "lora" else [])],
         base_model=base, datasets=dataset_ids(*names), results=results, data=lines,
         config=config, how_to_load=load,
     )  # fmt: skip

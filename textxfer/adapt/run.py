@@ -127,7 +127,7 @@ def split_heldout(texts: list[str], args: AdaptArgs) -> tuple[list[str], list[st
     return train, [t for i, t in enumerate(texts) if i in held]
 
 
-def load_mlm_model(model_path: str):
+def load_mlm_model(model_path: str, announce: bool = True):
     """``(model, fresh_keys, unexpected_keys)`` from ``AutoModelForMaskedLM``.
 
     ``fresh_keys`` are head parameters the checkpoint did not provide (a newly initialised head).
@@ -145,7 +145,7 @@ def load_mlm_model(model_path: str):
         ) from err
     prefix = f"{model.base_model_prefix}."
     fresh = sorted(k for k in info.get("missing_keys", ()) if not k.startswith(prefix))
-    if fresh:
+    if fresh and announce:
         logger.warning(
             "%s has no masked-LM head: a fresh head was initialised (%d tensors, e.g. %s); the "
             "perplexity before adaptation is that of the untrained head, which trains alone first "
@@ -206,33 +206,29 @@ def adapt(
     model_path = resolve_model(model_args.model)
     check_max_length(model_path, model_args.max_length)
     tokenizer = load_tokenizer(model_path)
-    masker = make_masker(tokenizer, adapt_args.mlm_probability, adapt_args.whole_word_mask)
-    with accelerator.main_process_first():
-        train_ds = tokenize_texts(
-            train_texts, tokenizer, model_args.max_length, offsets=adapt_args.whole_word_mask
-        )
-        held_ds = heldout_dataset(
-            heldout, tokenizer, masker, model_args.max_length, adapt_args.seed
-        )
+    objective = resolve_objective(adapt_args, model_path, lora)
     config = {"model": model_args, "data": _data_section(texts_or_dataset), "adapt": adapt_args,
               "train": train_args, "lora": lora}  # fmt: skip
+    with accelerator.main_process_first():
+        parts = _objective_parts(objective, train_texts, heldout, tokenizer, model_args, adapt_args)
     loaded: dict[str, Any] = {}
     warmup = HeadWarmup([], train_args.head_warmup)
 
     def build_model():
-        loaded["model"], loaded["fresh"], loaded["unexpected"] = load_mlm_model(model_path)
-        warmup.fresh_keys = loaded["fresh"]  # no fresh head: no warm-up
+        loaded["model"], loaded["fresh"], loaded["unexpected"] = parts["load"](model_path)
+        if objective == "mlm":
+            warmup.fresh_keys = loaded["fresh"]  # no fresh head: no warm-up
         if adapt_args.adapted_share < 1 and not lora:  # LoRA scales its adapters instead
             loaded["original"] = snapshot(loaded["model"], loaded["fresh"])
         return loaded["model"], loaded["fresh"]
 
     def eval_fn(model, dataloader):
-        return evaluate_perplexity(model, dataloader, gather=accelerator.gather_for_metrics)
+        return parts["evaluate"](model, dataloader, gather=accelerator.gather_for_metrics)
 
     stage = build_stage(
-        accelerator, train_args, build_model=build_model, train_dataset=train_ds,
-        collate=MLMCollator(tokenizer), loss_fn=MaskedLMLoss(masker), lora=lora, lora_task="mlm",
-        eval_dataset=held_ds, eval_fn=eval_fn, callbacks=[warmup, *callbacks], run_name="adapt",
+        accelerator, train_args, build_model=build_model, train_dataset=parts["train"],
+        collate=parts["collate"], loss_fn=parts["loss"], lora=lora, lora_task="mlm",
+        eval_dataset=parts["heldout"], eval_fn=eval_fn, callbacks=[warmup, *callbacks], run_name="adapt",
         config=to_sections(config), own_lr=lambda model: _head_lr(model, loaded["fresh"], train_args),
     )  # fmt: skip
     loop = stage.loop
@@ -240,17 +236,20 @@ def adapt(
     fitted = loop.fit()
     kept = _keep_share(loop, eval_fn, loaded.get("original", {}), adapt_args.adapted_share)
     after = eval_fn(loop.model, loop.eval_dataloader)
-    logger.info("held-out perplexity %.2f -> %.2f", before["perplexity"], after["perplexity"])
+    logger.info("held-out %s perplexity %.2f -> %.2f", objective, before["perplexity"],
+                after["perplexity"])  # fmt: skip
     metrics = {
         "perplexity_before": before["perplexity"], "perplexity_after": after["perplexity"],
         "loss_before": before["loss"], "loss_after": after["loss"],
-        "n_heldout_masked_tokens": after["n_masked_tokens"], "n_texts": len(texts),
+        f"n_heldout_{'masked_' if objective == 'mlm' else ''}tokens": after["n_masked_tokens"],
+        "objective": objective, "n_texts": len(texts),
         "n_train_texts": len(train_texts), "n_heldout_texts": len(heldout),
         "global_step": fitted.global_step, "epochs": fitted.epochs,
         "train_seconds": round(fitted.train_seconds, 3),
         "seconds": round(time.perf_counter() - start, 3),
         "trainable_params": stage.trainable_params, "total_params": stage.total_params,
-        "method": "lora" if lora else "full", "fresh_mlm_head": bool(loaded["fresh"]),
+        "method": "lora" if lora else "full",
+        "fresh_mlm_head": objective == "mlm" and bool(loaded["fresh"]),
         "adapted_share": float(adapt_args.adapted_share), **kept,
     }  # fmt: skip
     result = stage.result(fitted, metrics, train_args.out, metrics["method"])
@@ -261,14 +260,76 @@ def adapt(
         from .io import save_adapted
 
         info = {"model": model_args.model, "max_length": model_args.max_length,
-                "method": metrics["method"], "fresh_mlm_head": metrics["fresh_mlm_head"], **source}  # fmt: skip
-        save_adapted(train_args.out, stage.model, tokenizer, base_model=model_path,
+                "method": metrics["method"], "fresh_mlm_head": metrics["fresh_mlm_head"],
+                "objective": objective, **source}  # fmt: skip
+        save_adapted(train_args.out, parts["saved"](stage.model), tokenizer, base_model=model_path,
                      unexpected_keys=loaded["unexpected"], info=info, metrics=metrics,
                      history=result.history, config=config, overwrite=train_args.overwrite,
                      inputs=inputs)  # fmt: skip
 
     save_on_main(accelerator, save)
     return result
+
+
+def resolve_objective(args: AdaptArgs, model_path: str, lora) -> str:
+    """``mlm`` or ``denoising``: ``auto`` picks denoising for a checkpoint without a masked-LM
+    head under full training (``textxfer.adapt.denoise`` has the measurements), mlm otherwise."""
+    if args.objective == "denoising" and lora is not None:
+        raise ConfigError(
+            "the denoising objective trains the whole encoder (its decoder is new); LoRA works "
+            "with --objective mlm, or drop --lora"
+        )
+    if args.objective != "auto":
+        return args.objective
+    if lora is not None or has_mlm_head(model_path):
+        return "mlm"
+    logger.info(
+        "%s has no masked-LM head: adapting with the denoising objective (--objective mlm for "
+        "masked-LM)", model_path,
+    )  # fmt: skip
+    return "denoising"
+
+
+def has_mlm_head(model_path: str) -> bool:
+    """Whether the checkpoint provides every weight of its masked-LM head."""
+    _, fresh, _ = load_mlm_model(model_path, announce=False)
+    return not fresh
+
+
+def _objective_parts(objective, train_texts, heldout, tokenizer, model_args, adapt_args) -> dict:
+    """What the stage needs for one objective: datasets, collate, loss, evaluation, the model
+    loader ``path -> (model, fresh keys, unexpected keys)`` and ``saved(model)``, the part saved."""
+    max_length, seed = model_args.max_length, adapt_args.seed
+    if objective == "denoising":
+        from . import denoise
+
+        length, ratio = min(max_length, adapt_args.reconstruct_length), adapt_args.deletion_ratio
+        return {
+            "train": denoise.tokenize_words(train_texts, tokenizer, length),
+            "heldout": denoise.denoising_heldout(heldout, tokenizer, length, ratio, seed),
+            "collate": denoise.DenoisingCollator(tokenizer.pad_token_id),
+            "loss": denoise.DenoisingLoss(ratio, tokenizer.pad_token_id),
+            "evaluate": denoise.evaluate_reconstruction,
+            "load": lambda path: (*denoise.load_denoiser(path), []),
+            "saved": lambda model: _unwrap(model).encoder,
+        }
+    masker = make_masker(tokenizer, adapt_args.mlm_probability, adapt_args.whole_word_mask)
+    offsets = adapt_args.whole_word_mask
+    return {
+        "train": tokenize_texts(train_texts, tokenizer, max_length, offsets=offsets),
+        "heldout": heldout_dataset(heldout, tokenizer, masker, max_length, seed),
+        "collate": MLMCollator(tokenizer),
+        "loss": MaskedLMLoss(masker),
+        "evaluate": evaluate_perplexity,
+        "load": load_mlm_model,
+        "saved": lambda model: model,
+    }
+
+
+def _unwrap(model):
+    while hasattr(model, "module") and not hasattr(model, "encoder"):
+        model = model.module
+    return model
 
 
 def _keep_share(loop, eval_fn, original: dict, share: float) -> dict[str, float]:
