@@ -256,7 +256,7 @@ def test_cli_adapt_on_a_text_file_end_to_end(bert, tmp_path, capsys):
             "--batch-size", "4", "--max-length", "32", "--whole-word-mask", "--progress-bar", "false"]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "held-out perplexity" in printed and f"saved to {out}" in printed
+    assert "held-out masked-LM perplexity" in printed and f"saved to {out}" in printed
     assert read_metrics(out)["global_step"] == 3
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["adapt"]["whole_word_mask"] is True and config["data"]["dataset"] == str(texts)
@@ -280,7 +280,7 @@ def test_recipe_adapts_on_a_dataset_with_the_preset(bert, data_dir, tmp_path, ca
     assert info["source"] == "task-adaptive" and info["dataset"] == str(data_dir)
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["train"]["lr"] == 1e-4 and config["adapt"]["whole_word_mask"] is True
-    assert "held-out perplexity" in capsys.readouterr().out
+    assert "held-out masked-LM perplexity" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("method", ["adapt-finetune", "adapt-finetune-lora"])

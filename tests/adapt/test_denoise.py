@@ -142,3 +142,25 @@ def test_bad_denoising_settings_are_refused_with_the_fix(encoder, tmp_path):
         adapt(ModelArgs(str(encoder), max_length=32), TEXTS, AdaptArgs(objective="denoising"),
               _train(tmp_path / "x"), LoraArgs(lora=True, lora_r=4))  # fmt: skip
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+
+
+def test_cli_adapts_a_headless_encoder_by_denoising_and_refuses_an_unknown_objective(
+    encoder, tmp_path, capsys
+):
+    import yaml
+
+    from textxfer.cli import main
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
+    out = tmp_path / "cli"
+    argv = ["adapt", str(texts), "--model", str(encoder), "--out", str(out), "--max-steps", "3",
+            "--batch-size", "4", "--max-length", "32", "--progress-bar", "false"]  # fmt: skip
+    assert main(argv) == 0
+    assert "held-out reconstruction (denoising) perplexity" in capsys.readouterr().out
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["adapt"]["objective"] == "auto" and config["adapt"]["deletion_ratio"] == 0.6
+    assert main([*argv[:5], str(tmp_path / "no"), "--objective", "tsdae"]) == 2
+    err = capsys.readouterr().err
+    assert "objective must be one of ['auto', 'mlm', 'denoising'], found 'tsdae'" in err
+    assert not (tmp_path / "no").exists()

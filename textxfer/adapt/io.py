@@ -1,5 +1,5 @@
-"""Save and read adapted encoders: one folder that ``AutoModelForMaskedLM``, ``finetune`` and the
-frozen-feature baselines all load.
+"""Save and read adapted encoders: one folder that ``AutoModelForMaskedLM`` (``AutoModel`` after
+denoising, which saves the encoder only), ``finetune`` and the frozen-feature baselines all load.
 
 Layout (written atomically)::
 

@@ -1,4 +1,4 @@
-"""Domain adaptation: continued masked-LM pretraining of an encoder on unlabelled text.
+"""Domain adaptation: continued pretraining of an encoder on unlabelled text.
 
 Domain-adaptive pretraining uses the target domain's texts, task-adaptive pretraining the task's
 own unlabelled texts (Gururangan et al., 2020). ``adapt`` trains the masked-LM objective on the
@@ -7,7 +7,12 @@ resume), measures perplexity on a seeded held-out share of the texts before and 
 plain checkpoint that ``AutoModelForMaskedLM``, ``finetune`` (``--model DIR``) and the frozen-feature
 baselines (``model=DIR``) load.
 
-Checkpoints without a masked-LM head (e.g. the offline default all-MiniLM-L6-v2) get a freshly
+Two objectives (``AdaptArgs.objective``): masked-LM, and denoising (TSDAE, ``textxfer.adapt.denoise``:
+rebuild each text from the sentence embedding of a copy with words deleted). ``auto``, the default,
+uses masked-LM for a checkpoint with its own masked-LM head (or under LoRA) and denoising for a
+sentence encoder without one, such as the offline default all-MiniLM-L6-v2.
+
+Under masked-LM, checkpoints without a masked-LM head get a freshly
 initialised head, which is logged and recorded (``fresh_mlm_head`` in ``metrics.json``); it trains
 alone for the first ``head_warmup`` share of the steps, at its own rate ``fresh_head_lr``, before
 the encoder joins (``textxfer.adapt.head``), and the tied word embeddings stay fixed

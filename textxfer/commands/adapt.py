@@ -1,4 +1,5 @@
-"""``textxfer adapt TEXTS-OR-DATASET --model M --out DIR``: continued masked-LM pretraining.
+"""``textxfer adapt TEXTS-OR-DATASET --model M --out DIR``: continued pretraining (masked-LM, or
+denoising for a sentence encoder without a masked-LM head; ``--objective``).
 
 TEXTS-OR-DATASET is a .txt file (one text per line) or a dataset name/folder/file: its training
 texts (task-adaptive), or with ``--target T`` the train+dev texts of T (domain-adaptive); test
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``adapt``."""
     parser = sub.add_parser(
         "adapt",
-        help="domain/task-adaptive masked-LM pretraining of an encoder on unlabelled text",
+        help="domain/task-adaptive pretraining (masked-LM or denoising) of an encoder on unlabelled text",
         description=__doc__.split("\n\n")[1],
     )
     add_common(
@@ -79,8 +80,11 @@ def _refuse_dataset_options(data: DataArgs) -> None:
 def format_metrics(metrics: dict, out: str) -> str:
     """Perplexity before/after, steps, time, texts, output folder."""
     head = " (fresh masked-LM head)" if metrics.get("fresh_mlm_head") else ""
+    objective = metrics.get("objective", "mlm")
+    kind = "reconstruction (denoising)" if objective == "denoising" else "masked-LM"
     return "\n".join([
-        f"held-out perplexity {metrics['perplexity_before']:.2f} -> {metrics['perplexity_after']:.2f}{head}",
+        f"held-out {kind} perplexity {metrics['perplexity_before']:.2f} -> "
+        f"{metrics['perplexity_after']:.2f}{head}",
         f"method: {metrics['method']}  steps: {metrics['global_step']}  epochs: {metrics['epochs']}  "
         f"time: {metrics['seconds']:.1f} s",
         f"texts: {metrics['n_train_texts']} trained on, {metrics['n_heldout_texts']} held out",
