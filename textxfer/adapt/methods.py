@@ -1,9 +1,10 @@
 """Adapt-then-fine-tune methods of the method registry: ``adapt-finetune`` and
 ``adapt-finetune-lora``.
 
-Masked-LM adaptation on the cell's own training texts (task-adaptive; plus the grid's unlabelled
-texts when it has them), then full or LoRA fine-tuning from the adapted encoder. Options: the
-fine-tuning stage's sections ``model`` / ``train`` / ``lora``, and the masked-LM stage's ``adapt``
+Adaptation (``objective`` auto: masked-LM, or denoising for an encoder without a masked-LM head)
+on the cell's own training texts (task-adaptive; plus the grid's unlabelled texts when it has
+them), then full or LoRA fine-tuning from the adapted encoder. Options: the fine-tuning stage's
+sections ``model`` / ``train`` / ``lora``, and the adaptation stage's ``adapt``
 (``AdaptArgs``) and ``mlm`` (``MLMTrainArgs``), e.g. ``{mlm: {max_steps: 30, lr: 1e-4}}``.
 """
 
@@ -59,6 +60,6 @@ for _name, _lora in (("adapt-finetune", False), ("adapt-finetune-lora", True)):
     register_method(
         _name, kind="adapt", sections=ADAPT_SECTIONS, run=run_adapt_finetune,
         fixed={"lora": _lora, "out": None}, defaults=GRID_DEFAULTS, smoke=SMOKE_TRAINING,
-        help="masked-LM adaptation on the task's texts, then "
+        help="adaptation on the task's texts (masked-LM, or denoising for a head-less encoder), then "
         + ("LoRA" if _lora else "full") + " fine-tuning",
     )  # fmt: skip
