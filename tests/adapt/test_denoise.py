@@ -164,3 +164,18 @@ def test_cli_adapts_a_headless_encoder_by_denoising_and_refuses_an_unknown_objec
     err = capsys.readouterr().err
     assert "objective must be one of ['auto', 'mlm', 'denoising'], found 'tsdae'" in err
     assert not (tmp_path / "no").exists()
+
+
+def test_a_share_of_a_denoising_adaptation_interpolates_the_saved_encoder(encoder, tmp_path):
+    model = ModelArgs(str(encoder), max_length=32)
+    runs = {share: adapt(model, TEXTS, AdaptArgs(objective="denoising", adapted_share=share),
+                         _train(tmp_path / str(share))) for share in (0.0, 0.5, 1.0)}  # fmt: skip
+    none, half, whole = (_weights(runs[s].output_dir) for s in (0.0, 0.5, 1.0))
+    original = _weights(encoder)
+    key = "encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(whole[key], original[key])
+    assert all(torch.allclose(none[k], original[k], atol=1e-6) for k in original)
+    assert torch.allclose(half[key], (original[key] + whole[key]) / 2, atol=1e-6)
+    assert runs[0.5].metrics["perplexity_whole_adaptation"] == pytest.approx(
+        runs[1.0].metrics["perplexity_after"]
+    )
