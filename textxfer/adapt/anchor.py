@@ -26,7 +26,8 @@ On books->kitchen fine-tuning accuracy falls as the share grows on every seed (p
 0.9025 / 0.900 / 0.8975, 0.9025 / 0.9025 / 0.8975, 0.905 / 0.8925 / 0.885), and half the move
 halves the loss, but it gives up most of the gain of frozen features; on kitchen->books it is no
 better for fine-tuning. So the share is a knob (e.g. ``--adapted-share 0.5`` before fine-tuning
-on books->kitchen-like pairs), not a default.
+on books->kitchen-like pairs), not a default. These are masked-LM numbers; a head-less encoder is
+now adapted by denoising by default (``textxfer.adapt.denoise``), and the share applies to both.
 
 >>> original = snapshot(model, fresh_keys=["cls.predictions.bias"])    # doctest: +SKIP
 >>> keep_share(model, original, 0.5)                                    # doctest: +SKIP
