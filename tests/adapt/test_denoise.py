@@ -179,3 +179,16 @@ def test_a_share_of_a_denoising_adaptation_interpolates_the_saved_encoder(encode
     assert runs[0.5].metrics["perplexity_whole_adaptation"] == pytest.approx(
         runs[1.0].metrics["perplexity_after"]
     )
+
+
+def test_masking_options_under_denoising_are_named_as_unused(encoder, tmp_path, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="textxfer.adapt"):
+        result = adapt(ModelArgs(str(encoder), max_length=32), TEXTS,
+                       AdaptArgs(whole_word_mask=True), _train(tmp_path / "o", max_steps=2))  # fmt: skip
+    assert result.metrics["objective"] == "denoising"
+    assert (
+        "--whole-word-mask: masked-LM options, not used by the denoising objective" in caplog.text
+    )
+    assert "has no masked-LM head: adapting with the denoising objective" in caplog.text

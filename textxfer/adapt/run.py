@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import to_sections
+from ..config import changed_fields, flags, to_sections
 from ..data.checks import check_no_leak
 from ..data.load import DataArgs, adaptation_texts, dataset_path, input_paths, load_data
 from ..data.readers import decode_text
@@ -285,14 +285,19 @@ def resolve_objective(args: AdaptArgs, model_path: str, lora) -> str:
             "with --objective mlm, or drop --lora"
         )
     if args.objective != "auto":
-        return args.objective
-    if lora is not None or has_mlm_head(model_path):
-        return "mlm"
-    logger.info(
-        "%s has no masked-LM head: adapting with the denoising objective (--objective mlm for "
-        "masked-LM)", model_path,
-    )  # fmt: skip
-    return "denoising"
+        objective = args.objective
+    elif lora is not None or has_mlm_head(model_path):
+        objective = "mlm"
+    else:
+        objective = "denoising"
+        logger.info(
+            "%s has no masked-LM head: adapting with the denoising objective (--objective mlm for "
+            "masked-LM)", model_path,
+        )  # fmt: skip
+    masking = [f for f in changed_fields(args) if f in ("mlm_probability", "whole_word_mask")]
+    if objective == "denoising" and masking:
+        logger.info("%s: masked-LM options, not used by the denoising objective", flags(masking))
+    return objective
 
 
 def has_mlm_head(model_path: str) -> bool:
