@@ -20,14 +20,6 @@ TEXTS = [t for t, _ in ftutil.rows()]
 pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
 
-@pytest.fixture(scope="module")
-def encoder(tmp_path_factory) -> Path:
-    """A tiny BERT saved without a masked-LM head (like the default sentence encoder)."""
-    from textxfer.testing import make_tiny_bert
-
-    return make_tiny_bert(tmp_path_factory.mktemp("encoder"), texts=TEXTS * 3, with_mlm_head=False)
-
-
 def _train(out, **overrides) -> MLMTrainArgs:
     values = dict(max_steps=10, batch_size=4, lr=1e-3, progress_bar=False, seed=0, out=str(out))
     return MLMTrainArgs(**{**values, **overrides})

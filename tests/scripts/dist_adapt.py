@@ -18,20 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import ftutil  # noqa: E402
+from dist_finetune import RankChecksums  # noqa: E402
 
 TEXTS = [t for t, _ in ftutil.rows()]
 HELDOUT_FRACTION = 0.35  # 7 of the 20 texts: odd, not a multiple of 2 processes x eval batch
-
-
-class RankChecksums:
-    """At train end: every rank's parameter checksum, gathered (identical when in sync)."""
-
-    def on_train_end(self, loop):
-        import torch
-
-        model = loop.accelerator.unwrap_model(loop.model)
-        total = sum(float(p.detach().double().abs().sum()) for p in model.parameters())
-        self.values = loop.accelerator.gather(torch.tensor([total], dtype=torch.float64)).tolist()
 
 
 def run(bert: str, out: str, batch_size: int, callbacks=()):

@@ -51,7 +51,7 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError
-from .mlm import perplexity_from_sums
+from .mlm import heldout_perplexity
 
 logger = logging.getLogger(__name__)
 
@@ -241,20 +241,10 @@ def denoising_heldout(texts: list[str], tokenizer, max_length: int, ratio: float
 
 
 def evaluate_reconstruction(model, dataloader, gather=None) -> dict[str, float]:
-    """Held-out reconstruction loss and perplexity (``perplexity_from_sums``)."""
-    total, count = 0.0, 0
-    was_training = model.training
-    device = next(model.parameters()).device
-    model.eval()
-    with torch.no_grad():
-        for batch in dataloader:
-            batch = {k: v.to(device) for k, v in batch.items()}
-            nll, n = model(batch["input_ids"], batch["attention_mask"], batch["noisy_input_ids"],
-                           batch["noisy_attention_mask"])  # fmt: skip
-            sums, counts = nll, n
-            if gather is not None:
-                sums, counts = gather((sums, counts))
-            total += float(sums.sum())
-            count += int(counts.sum())
-    model.train(was_training)
-    return perplexity_from_sums(total, count)
+    """Held-out reconstruction loss and perplexity (``gather`` as in ``evaluate_perplexity``)."""
+
+    def row_sums(batch):
+        return model(batch["input_ids"], batch["attention_mask"], batch["noisy_input_ids"],
+                     batch["noisy_attention_mask"])  # fmt: skip
+
+    return heldout_perplexity(model, dataloader, row_sums, gather)

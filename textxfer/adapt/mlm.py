@@ -34,6 +34,7 @@ __all__ = [
     "MaskedLMLoss",
     "draw_mask",
     "heldout_dataset",
+    "heldout_perplexity",
     "make_masker",
     "masked_nll",
     "masked_perplexity",
@@ -269,6 +270,21 @@ def evaluate_perplexity(model, dataloader, gather=None) -> dict[str, float]:
         gather: ``accelerator.gather_for_metrics`` under several processes (drops the rows
             Accelerate repeats to even out the last batch), or None in one process.
     """
+
+    def row_sums(batch):
+        with scored_positions_only(model, batch["labels"] != -100):
+            logits = model(**model_inputs(batch)).logits
+        return masked_nll(logits, batch["labels"])
+
+    return heldout_perplexity(model, dataloader, row_sums, gather)
+
+
+def heldout_perplexity(model, dataloader, row_sums, gather=None) -> dict[str, float]:
+    """``perplexity_from_sums`` over a dataloader, in eval mode without gradients.
+
+    ``row_sums(batch) -> (NLL sums, token counts)``, one value per row, so that ``gather``
+    (``accelerator.gather_for_metrics``) can drop the rows Accelerate repeats.
+    """
     import torch
 
     total, count = 0.0, 0
@@ -277,10 +293,7 @@ def evaluate_perplexity(model, dataloader, gather=None) -> dict[str, float]:
     model.eval()
     with torch.no_grad():
         for batch in dataloader:
-            batch = {k: v.to(device) for k, v in batch.items()}
-            with scored_positions_only(model, batch["labels"] != -100):
-                logits = model(**model_inputs(batch)).logits
-            sums, counts = masked_nll(logits, batch["labels"])
+            sums, counts = row_sums({k: v.to(device) for k, v in batch.items()})
             if gather is not None:
                 sums, counts = gather((sums, counts))
             total += float(sums.sum())
