@@ -184,3 +184,24 @@ def test_masking_options_under_denoising_are_named_as_unused(encoder, tmp_path, 
         "--whole-word-mask: masked-LM options, not used by the denoising objective" in caplog.text
     )
     assert "has no masked-LM head: adapting with the denoising objective" in caplog.text
+
+
+def test_the_decoders_new_weights_train_at_fresh_head_lr_and_the_rest_at_lr(encoder, tmp_path):
+    rates = {}
+
+    class Rates:
+        def on_step_end(self, loop) -> None:
+            model = loop.accelerator.unwrap_model(loop.model)
+            ids = {id(p): n for n, p in model.named_parameters()}
+            for group in loop.optimizer.param_groups:
+                for param in group["params"]:
+                    rates.setdefault(ids[id(param)], group["lr"])
+
+    adapt(ModelArgs(str(encoder), max_length=32), TEXTS, AdaptArgs(objective="denoising"),
+          _train(tmp_path / "o", max_steps=1, lr=1e-4, warmup_ratio=0.0, fresh_head_lr=2e-3,
+                 scheduler="constant"), callbacks=[Rates()])  # fmt: skip
+    cross = [n for n in rates if "crossattention" in n]
+    assert cross and all(rates[n] == pytest.approx(2e-3) for n in cross)
+    assert rates["encoder.encoder.layer.0.attention.self.query.weight"] == pytest.approx(1e-4)
+    assert rates["decoder.bert.encoder.layer.0.attention.self.query.weight"] == pytest.approx(1e-4)
+    assert "encoder.pooler.dense.weight" not in rates  # frozen: mean pooling does not use it

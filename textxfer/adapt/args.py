@@ -126,11 +126,13 @@ class MLMTrainArgs(TrainArgs):
     )
     head_warmup: float = field(
         HEAD_WARMUP,
-        help="share of the steps that train only a freshly initialised masked-LM head, the "
+        help="masked-LM: share of the steps that train only a freshly initialised head, the "
         "encoder frozen (0: none; a checkpoint with its own head never warms up)",
     )
     fresh_head_lr: float | None = field(
-        FRESH_HEAD_LR, help="learning rate of a freshly initialised masked-LM head (null: lr)"
+        FRESH_HEAD_LR,
+        help="learning rate of new weights: a fresh masked-LM head, or the denoising decoder's "
+        "cross-attention and LM head (null: lr)",
     )
 
     def validate(self) -> None:

@@ -1,11 +1,11 @@
 """Domain adaptation: continued pretraining of an encoder on unlabelled text.
 
 Domain-adaptive pretraining uses the target domain's texts, task-adaptive pretraining the task's
-own unlabelled texts (Gururangan et al., 2020). ``adapt`` trains the masked-LM objective on the
+own unlabelled texts (Gururangan et al., 2020). ``adapt`` trains its objective on the
 shared stage (``textxfer.train.stage``: several processes, mixed precision, checkpoints, exact
 resume), measures perplexity on a seeded held-out share of the texts before and after, and writes a
-plain checkpoint that ``AutoModelForMaskedLM``, ``finetune`` (``--model DIR``) and the frozen-feature
-baselines (``model=DIR``) load.
+plain checkpoint that ``AutoModelForMaskedLM`` (``AutoModel`` after denoising), ``finetune``
+(``--model DIR``) and the frozen-feature baselines (``model=DIR``) load.
 
 Two objectives (``AdaptArgs.objective``): masked-LM, and denoising (TSDAE, ``textxfer.adapt.denoise``:
 rebuild each text from the sentence embedding of a copy with words deleted). ``auto``, the default,
@@ -321,7 +321,7 @@ def _objective_parts(objective, train_texts, heldout, tokenizer, model_args, ada
             "loss": denoise.DenoisingLoss(ratio, tokenizer.pad_token_id),
             "evaluate": denoise.evaluate_reconstruction,
             "load": lambda path: (*denoise.load_denoiser(path), []),
-            "saved": lambda model: _unwrap(model).encoder,
+            "saved": lambda model: model.encoder,  # stage.model is unwrapped already
         }
     masker = make_masker(tokenizer, adapt_args.mlm_probability, adapt_args.whole_word_mask)
     offsets = adapt_args.whole_word_mask
@@ -334,12 +334,6 @@ def _objective_parts(objective, train_texts, heldout, tokenizer, model_args, ada
         "load": load_mlm_model,
         "saved": lambda model: model,
     }
-
-
-def _unwrap(model):
-    while hasattr(model, "module") and not hasattr(model, "encoder"):
-        model = model.module
-    return model
 
 
 def _keep_share(loop, eval_fn, original: dict, share: float) -> dict[str, float]:
