@@ -205,3 +205,24 @@ def test_the_decoders_new_weights_train_at_fresh_head_lr_and_the_rest_at_lr(enco
     assert rates["encoder.encoder.layer.0.attention.self.query.weight"] == pytest.approx(1e-4)
     assert rates["decoder.bert.encoder.layer.0.attention.self.query.weight"] == pytest.approx(1e-4)
     assert "encoder.pooler.dense.weight" not in rates  # frozen: mean pooling does not use it
+
+
+def test_a_slow_tokenizer_or_an_architecture_without_a_decoder_is_refused(encoder, tmp_path):
+    from types import SimpleNamespace
+
+    from transformers import DistilBertConfig, DistilBertModel
+
+    from textxfer.adapt.denoise import load_denoiser, tokenize_words
+
+    slow = SimpleNamespace(is_fast=False)  # transformers 5 gives BERT a fast tokenizer
+    with pytest.raises(
+        ConfigError, match="needs a fast tokenizer .*found SimpleNamespace; pass --objective mlm"
+    ):
+        tokenize_words(TEXTS[:2], slow, 32)
+    config = DistilBertConfig(vocab_size=64, dim=16, n_layers=1, n_heads=2, hidden_dim=32)
+    DistilBertModel(config).save_pretrained(str(tmp_path / "distil"))
+    with pytest.raises(
+        ConfigError,
+        match="is a 'distilbert' model, which has no decoder class with cross-attention; .*pass --objective mlm$",
+    ):
+        load_denoiser(str(tmp_path / "distil"))

@@ -193,9 +193,10 @@ def load_denoiser(model_path: str):
             add_cross_attention=True,
         )
     except (ValueError, TypeError) as err:
-        raise ConfigError(
-            f"{model_path} has no decoder class with cross-attention ({err}); denoising adaptation "
-            "needs one (BERT, RoBERTa, ...): pass --objective mlm"
+        raise ConfigError(  # transformers' message lists every causal-LM class: not repeated
+            f"{model_path} is a {encoder.config.model_type!r} model, which has no decoder class "
+            "with cross-attention; denoising adaptation needs one (BERT, RoBERTa, ...): pass "
+            "--objective mlm"
         ) from err
     for module in (decoder.get_input_embeddings(), getattr(encoder, "pooler", None)):
         for param in module.parameters() if module is not None else ():
