@@ -11,6 +11,7 @@ the same process. ``train_dataloader`` shuffles with a ``SeededSampler`` whose o
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import os
@@ -64,7 +65,36 @@ def make_accelerator(args: TrainArgs):
     )
     if args.mixed_precision == "fp16" and accelerator.device.type == "cpu":
         logger.warning("fp16 autocast on CPU runs without loss scaling; bf16 is the CPU choice")
+    release_process_group_at_exit()
     return accelerator
+
+
+_exit_hook_registered = False
+
+
+def release_process_group_at_exit() -> None:
+    """Have the default process group destroyed before Python shuts down (registered once).
+
+    A process that exits with a gloo group alive can abort ("terminate called without an active
+    exception", SIGABRT): gloo's worker threads release tensors after the interpreter is gone
+    (pytorch/pytorch#190489), and the launcher then reports the whole run failed. ``atexit`` runs
+    while Python is alive; a process whose group was already destroyed, or never set up, is left
+    alone. Under a launcher the group belongs to the process, so this is the process's last act.
+    """
+    global _exit_hook_registered
+    import torch.distributed as dist
+
+    if _exit_hook_registered or not (dist.is_available() and dist.is_initialized()):
+        return
+    atexit.register(_destroy_process_group)
+    _exit_hook_registered = True
+
+
+def _destroy_process_group() -> None:
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _require_tracker(name: str) -> None:

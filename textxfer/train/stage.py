@@ -210,8 +210,8 @@ def build_stage(
 def save_on_main(accelerator, save: Callable[[], Any]) -> None:
     """Flush trackers, then run ``save()`` on the main process while the others wait.
 
-    Not ``end_training()``: it destroys the process group, which belongs to the launcher (a stage
-    may run again in the same process).
+    Not ``end_training()``: it destroys the process group, and a stage may run again in the same
+    process; ``make_accelerator`` has the group destroyed when the process exits.
     """
     for tracker in accelerator.trackers:
         tracker.finish()
