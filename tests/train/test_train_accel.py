@@ -29,9 +29,7 @@ INIT = (
 
 def run(before: str = "", after: str = "") -> subprocess.CompletedProcess:
     code = SCRIPT.format(before=before, after=after)
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
 
 
 def test_a_live_group_is_destroyed_at_exit():
