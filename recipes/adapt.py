@@ -1,4 +1,4 @@
-"""Domain- or task-adaptive masked-LM pretraining of an encoder, from a YAML preset plus flags.
+"""Domain- or task-adaptive pretraining (masked-LM or denoising) of an encoder, from a YAML preset plus flags.
 
     python recipes/adapt.py amazon_mds/books --target amazon_mds/kitchen \
         --config recipes/configs/adapt.yaml --out runs/adapt/kitchen

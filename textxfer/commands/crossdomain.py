@@ -30,14 +30,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--adapt-config", metavar="FILE",
-        help="masked-LM preset (sections model/adapt/train/lora, as `textxfer adapt --config`) "
+        help="adaptation preset (sections model/adapt/train/lora, as `textxfer adapt --config`) "
         "for the adaptation stage; --adapt overrides it",
     )  # fmt: skip
     p.set_defaults(func=run)
 
 
 def adapt_preset(path: str | None) -> dict:
-    """The sections of a masked-LM preset for ``CrossDomainArgs.adapt`` (the encoder itself is
+    """The sections of an adaptation preset for ``CrossDomainArgs.adapt`` (the encoder itself is
     ``--model`` of the cross-domain run, so ``model.model`` is dropped)."""
     if not path:
         return {}

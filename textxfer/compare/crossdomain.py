@@ -10,7 +10,7 @@ Each method runs plain and adapted; what "adapted" means is the method's registe
 - ``vectorizer`` (``tfidf-*``, ``bow-lr``, ``w2v-lr``): the vectorizer (vocabulary, IDF / word
   vectors) is fitted on the source training texts plus the target's unlabelled texts;
 - ``encoder`` (``features-*``, ``finetune-*``): the method starts from the encoder adapted by
-  masked-LM training on the target texts.
+  adaptation (masked-LM or denoising, ``objective``) on the target texts.
 
 One adapted encoder is trained per (target, seed) (``out/adapted/<target>-seed<N>``) and reused by
 every method and pair with that target. Cells go through the cell store of ``compare`` (a rerun
@@ -85,7 +85,7 @@ class CrossDomainArgs(Args):
     options: dict = field({}, help="per-method options, e.g. {finetune-full: {epochs: 1}}")
     adapt: dict = field(
         {},
-        help="masked-LM stage options by section (model / adapt / train / lora), e.g. {train: {max_steps: 150}}",
+        help="adaptation stage options by section (model / adapt / train / lora), e.g. {train: {max_steps: 150}}",
     )
     limit: int | None = field(None, help="cap every split (stratified) for quick runs")
     data_seed: int = field(42, help="seed of the train/dev/test split of every domain")

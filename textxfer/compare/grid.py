@@ -86,7 +86,7 @@ class CompareArgs(Args):
     unlabeled: str | None = field(
         None,
         help="unlabelled in-domain texts (.txt or dataset): vectorizer baselines also fit their "
-        "vocabulary on them, adapt-* methods add them to the masked-LM corpus",
+        "vocabulary on them, adapt-* methods add them to the adaptation corpus",
     )
     num_proc: int = field(1, help="processes for augmentation")
     out: str = field(
