@@ -75,3 +75,26 @@ def test_tiny_bert_fixture_is_small_and_tokenizes(tiny_bert):
     tok = AutoTokenizer.from_pretrained(tiny_bert)
     ids = tok("a great movie")["input_ids"]
     assert ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id
+
+
+def test_loading_logs_no_tensor_parallel_wall(tiny_bert):
+    """Quieting transformers' load table switches on its tensor-parallel plan check, which warns
+    that every layer of a model loaded without a plan was "not sharded": quieted as well."""
+    import logging
+
+    from transformers import AutoModel
+
+    from textxfer.models import load_pretrained
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    watched = logging.getLogger("transformers.distributed.tensor_parallel")
+    watched.addHandler(handler)
+    try:
+        model, _ = load_pretrained(AutoModel, str(tiny_bert))
+    finally:
+        watched.removeHandler(handler)
+    assert type(model).__name__ == "BertModel"
+    assert [r.getMessage() for r in records if r.levelno >= logging.WARNING] == []
+    assert watched.level == logging.NOTSET  # restored

@@ -127,6 +127,9 @@ def local_model_path(model: str | os.PathLike | None) -> Path | None:
     return path if path.is_dir() else None
 
 
+_LOAD_LOGGERS = ("modeling_utils", "distributed.tensor_parallel")
+
+
 def load_pretrained(auto_class, path: str, new_parts: tuple[str, ...] = (), **kwargs):
     """``(model, loading_info)`` from ``auto_class.from_pretrained(path, **kwargs)``, with one log
     line instead of transformers' LOAD REPORT table.
@@ -137,13 +140,18 @@ def load_pretrained(auto_class, path: str, new_parts: tuple[str, ...] = (), **kw
     ``new_parts`` (parts the caller adds on purpose, e.g. ``crossattention``). Unused checkpoint
     weights are INFO.
     """
-    report = logging.getLogger("transformers.modeling_utils")
-    level = report.level
-    report.setLevel(logging.ERROR)  # the table: replaced by the lines below
+    # the table: replaced by the lines below. Quieting modeling_utils makes it check the model's
+    # tensor-parallel plan, whose "layers were not sharded" warning (every layer of a model loaded
+    # without a plan) comes from a logger of its own: quieted too
+    quieted = [logging.getLogger(f"transformers.{name}") for name in _LOAD_LOGGERS]
+    levels = [report.level for report in quieted]
+    for report in quieted:
+        report.setLevel(logging.ERROR)
     try:
         model, info = auto_class.from_pretrained(path, output_loading_info=True, **kwargs)
     finally:
-        report.setLevel(level)
+        for report, level in zip(quieted, levels, strict=True):
+            report.setLevel(level)
     mismatched = [k if isinstance(k, str) else k[0] for k in info.get("mismatched_keys", ())]
     new = sorted(set(info.get("missing_keys", ())) | set(mismatched))
     body = [k for k in new if k.startswith(f"{model.base_model_prefix}.")
