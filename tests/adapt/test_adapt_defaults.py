@@ -189,3 +189,44 @@ def test_lora_keeps_a_share_of_its_merged_update(bert, tmp_path):
 def test_a_share_outside_zero_to_one_is_refused():
     with pytest.raises(ConfigError, match=r"adapted_share must be in \[0, 1\], found 1.5"):
         AdaptArgs(objective="mlm", adapted_share=1.5)
+
+
+@pytest.mark.parametrize(
+    ("values", "n_rows", "processes", "expected"),
+    [
+        ({}, 1600, 1, (150, 2)),  # 100 steps per pass: at least 150 steps
+        ({}, 16000, 1, (1000, 1)),  # a pass is more than 150 steps: one pass
+        ({}, 4000, 4, (150, 3)),  # 4 processes: 63 steps per pass
+        ({"max_steps": 50}, 1600, 1, (50, 1)),  # the user's max_steps is kept
+        ({"epochs": 2}, 1600, 1, (None, 2)),  # the user's epochs are kept, max_steps unset
+    ],
+)
+def test_the_adaptation_budget_is_one_pass_and_at_least_150_steps(
+    values, n_rows, processes, expected
+):
+    from textxfer.adapt.args import resolve_adapt_budget
+
+    args, rule = resolve_adapt_budget(MLMTrainArgs(**values), n_rows, processes)
+    assert (args.max_steps, args.epochs) == expected
+    assert (rule is not None) == (not values)
+    if rule:
+        assert f"max_steps {expected[0]} = max(150," in rule
+
+
+def test_a_default_budget_is_resolved_recorded_and_trained(encoder, tmp_path, monkeypatch, caplog):
+    import yaml
+
+    import textxfer.adapt.args as adapt_args
+
+    monkeypatch.setattr(adapt_args, "MIN_ADAPT_STEPS", 7)  # the rule, on a budget a test can afford
+    out = tmp_path / "out"
+    train = MLMTrainArgs(batch_size=8, progress_bar=False, seed=0, out=str(out))
+    assert train.epochs is None and train.max_steps is None and train.lr == 1e-4
+    with caplog.at_level("INFO", logger="textxfer.adapt.run"):
+        result = adapt(ModelArgs(str(encoder), max_length=32), TEXTS, AdaptArgs(), train)
+    n_train = result.metrics["n_train_texts"]
+    steps = max(7, -(-n_train // 8))
+    assert result.metrics["global_step"] == steps
+    recorded = yaml.safe_load((out / "config.yaml").read_text())["train"]
+    assert recorded["max_steps"] == steps and recorded["epochs"] == -(-steps // -(-n_train // 8))
+    assert f"max_steps {steps} = max(7, one pass of" in caplog.text

@@ -6,7 +6,7 @@ original (a fresh head has none and is kept as trained); LoRA scales each adapte
 the share, which is the same thing for the merged weights (the update is linear in its scale).
 
 Why it exists, and why the default is 1 (all of it). The offline default body (all-MiniLM-L6-v2)
-is a sentence encoder without a masked-LM head; in the 150 steps of ``recipes/configs/adapt.yaml``
+is a sentence encoder without a masked-LM head; in 150 masked-LM steps (the preset's budget then)
 the fresh head reaches a held-out perplexity of a few hundred (amazon_mds kitchen 240-360), and
 the same trained head scores 877 on the original encoder, 540 halfway and 324 on the adapted one
 (kitchen, seed 0): most of the adaptation is the encoder (~1% per layer) re-learning token

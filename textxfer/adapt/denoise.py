@@ -37,6 +37,9 @@ Against masked-LM, denoising loses half as much on books->kitchen fine-tuning an
 the spread on kitchen->books. That is why ``objective: auto`` picks it for a head-less encoder.
 Fine-tuning gains are still within noise. (0.5: the masked-LM features-lr cell of kitchen->books
 was measured at ``adapted_share`` 0.5 only.)
+Twice the steps (300) is no better: fine-tuning -1.3 ± 1.5 on books->kitchen and +1.0 ± 2.1 on
+kitchen->books, frozen features +3.4 ± 2.2 and +1.3 ± 1.0, so the default budget stays at 150 steps
+(``textxfer.adapt.args.resolve_adapt_budget``).
 
 >>> from textxfer.adapt import AdaptArgs
 >>> AdaptArgs(objective="denoising", deletion_ratio=0.6).deletion_ratio

@@ -50,7 +50,7 @@ from ..train.args import LoraArgs, ModelArgs
 from ..train.lora import active_lora
 from ..train.stage import Result, build_stage, save_on_main
 from .anchor import keep_share, snapshot
-from .args import AdaptArgs, MLMTrainArgs
+from .args import AdaptArgs, MLMTrainArgs, resolve_adapt_budget
 from .head import HeadWarmup, fresh_parameters
 from .mlm import (
     MaskedLMLoss,
@@ -177,7 +177,8 @@ def adapt(
         texts_or_dataset: the texts (see ``resolve_texts``): a list, a ``.txt`` file, a
             ``DataArgs`` or dataset name (``adaptation_texts``), or a ``DatasetDict``.
         adapt_args: masking and held-out perplexity settings (default ``AdaptArgs()``).
-        train_args: the loop settings; ``out`` is required (default ``MLMTrainArgs``: 1 epoch).
+        train_args: the loop settings; ``out`` is required (default ``MLMTrainArgs``: one pass
+            and at least 150 steps, ``resolve_adapt_budget``).
         lora_args: LoRA settings; with ``lora=True`` only adapters and the head train, and the
             adapter is merged before saving.
         callbacks: extra ``textxfer.train.loop.Callback`` objects.
@@ -212,10 +213,15 @@ def adapt(
     check_max_length(model_path, model_args.max_length)
     tokenizer = load_tokenizer(model_path)
     objective = resolve_objective(adapt_args, model_path, lora)
-    config = {"model": model_args, "data": _data_section(texts_or_dataset), "adapt": adapt_args,
-              "train": train_args, "lora": lora}  # fmt: skip
     with accelerator.main_process_first():
         parts = _objective_parts(objective, train_texts, heldout, tokenizer, model_args, adapt_args)
+    train_args, rule = resolve_adapt_budget(
+        train_args, len(parts["train"]), accelerator.num_processes
+    )
+    if rule:
+        logger.info("adapt: %s (set --max-steps or --epochs to choose)", rule)
+    config = {"model": model_args, "data": _data_section(texts_or_dataset), "adapt": adapt_args,
+              "train": train_args, "lora": lora}  # fmt: skip
     loaded: dict[str, Any] = {}
     warmup = HeadWarmup([], train_args.head_warmup)
 
