@@ -4,6 +4,7 @@ warm-up resumes exactly."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import ftutil
@@ -224,9 +225,9 @@ def test_a_default_budget_is_resolved_recorded_and_trained(encoder, tmp_path, mo
     assert train.epochs is None and train.max_steps is None and train.lr == 1e-4
     with caplog.at_level("INFO", logger="textxfer.adapt.run"):
         result = adapt(ModelArgs(str(encoder), max_length=32), TEXTS, AdaptArgs(), train)
-    n_train = result.metrics["n_train_texts"]
-    steps = max(7, -(-n_train // 8))
+    per_pass = math.ceil(result.metrics["n_train_texts"] / 8)
+    steps = max(7, per_pass)
     assert result.metrics["global_step"] == steps
     recorded = yaml.safe_load((out / "config.yaml").read_text())["train"]
-    assert recorded["max_steps"] == steps and recorded["epochs"] == -(-steps // -(-n_train // 8))
+    assert recorded["max_steps"] == steps and recorded["epochs"] == math.ceil(steps / per_pass)
     assert f"max_steps {steps} = max(7, one pass of" in caplog.text

@@ -1,8 +1,9 @@
 """Config dataclasses of domain adaptation (continued masked-LM pretraining).
 
 ``AdaptArgs`` holds what is specific to masked-LM adaptation (masking, held-out perplexity, how
-many texts); ``MLMTrainArgs`` is ``TrainArgs`` with defaults suited to the MLM stage (one epoch,
-no dev evaluation, perplexity as the metric). Model and LoRA settings reuse ``ModelArgs`` and
+many texts); ``MLMTrainArgs`` is ``TrainArgs`` with defaults suited to the adaptation stage (one
+pass and at least 150 steps at lr 1e-4, ``resolve_adapt_budget``; no dev evaluation, perplexity as
+the metric). Model and LoRA settings reuse ``ModelArgs`` and
 ``LoraArgs``.
 
 >>> from textxfer.adapt.args import AdaptArgs, MLMTrainArgs
