@@ -69,3 +69,14 @@ def test_the_setfit_worker_imports_nothing_of_textxfer():
     source = (ROOT / "recipes" / "bench_fewshot.py").read_text()
     worker = source[source.index("def setfit_worker") : source.index("def run_setfit")]
     assert "from datasets import Dataset" in worker and "textxfer" not in worker
+
+
+def test_setfit_templates_get_the_templates_contrastive_lr_adds(data_dir):
+    bench = _bench()
+    ds = bench.k_shot(str(data_dir), 3, 0, 42, None)
+    names = ds["train"].features["label"].names
+    assert names == ["negative", "positive"]  # words: contrastive-lr adds 8 per label by default
+    assert bench.templates(ds, {}) == (8, "This sentence is {}")
+    assert bench.templates(ds, {"templates": 0}) == (0, "This sentence is {}")
+    assert bench.templates(ds, {"templates": 2, "template": "A {} text"}) == (2, "A {} text")
+    assert "setfit-templates" in bench.METHODS

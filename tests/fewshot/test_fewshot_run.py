@@ -51,7 +51,7 @@ def _train(**overrides) -> ContrastiveTrainArgs:
 def _fit(bert, data, out=None, cargs=None, callbacks=(), dropout=0.0, **train):
     return fit_contrastive(
         ModelArgs(str(bert), max_length=16, dropout=dropout), DataArgs(str(data)),
-        cargs or ContrastiveArgs(pairs_per_example=8), _train(out=str(out) if out else None, **train),
+        cargs or ContrastiveArgs(pairs_per_example=8, templates=0), _train(out=str(out) if out else None, **train),
         callbacks=callbacks,
     )  # fmt: skip
 
@@ -128,6 +128,7 @@ def test_contrastive_tuning_separates_a_two_cluster_set(bert, clusters, tuned):
     before, after = _margin(bert, texts, labels), _margin(out, texts, labels)
     assert before < 0.1 and after > 0.5, (before, after)  # held-out texts, never paired
     assert result.metrics["test"]["accuracy"] == 1.0 and result.metrics["test"]["n"] == 20
+    assert result.metrics["n_templates"] == 0  # the toy names "a" / "b": templates off here
     assert result.metrics["n_pairs"] == 16 * 8 and result.global_step == 24
     losses = [r["loss"] for r in result.history if r["split"] == "train"]
     assert losses[-1] < 0.5 * losses[0]
@@ -210,7 +211,7 @@ def test_chunk_window_trains_on_every_window_and_predicts_with_the_mean_of_windo
         DataArgs(str(long_clusters)), ContrastiveArgs(pairs_per_example=4),
         _train(out=str(out), max_steps=12),
     )  # fmt: skip
-    assert result.metrics["n_pairs"] == 4 * n_windows  # pairs between windows
+    assert result.metrics["n_pairs"] == 4 * (n_windows + 2 * 8)  # windows + one per template
     assert result.metrics["test"]["n"] == len(test) == 12  # scored per text, not per window
     info = json.loads((out / "textxfer.json").read_text())
     assert info["chunking"] == {
@@ -268,7 +269,8 @@ def test_cli_fewshot_writes_a_folder_and_prints_the_scores(bert, clusters, tmp_p
     code = main(["fewshot", str(clusters), "--model", str(bert), "--max-steps", "2",
                  "--max-length", "16", "--pairs-per-example", "4", "--out", str(out)])  # fmt: skip
     printed = capsys.readouterr().out
-    assert code == 0 and "test  accuracy" in printed and "pairs: 64" in printed
+    assert code == 0 and "test  accuracy" in printed and "pairs: 128" in printed  # (16 + 16) x 4
+    assert "templated examples per label: 8" in printed
     config = (out / "config.yaml").read_text()
     assert "contrastive:" in config and "pairs_per_example: 4" in config
     assert main(["fewshot", "--config", str(out / "config.yaml"),

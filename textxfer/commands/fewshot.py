@@ -49,4 +49,5 @@ def run(args: argparse.Namespace) -> int:
     if PartialState().is_main_process:
         print(format_result(result))
         print(f"pairs: {result.metrics['n_pairs']}")
+        print(f"templated examples per label: {result.metrics['n_templates']}")
     return 0

@@ -1,7 +1,7 @@
 """Config dataclasses of the contrastive few-shot method (SetFit-style).
 
-``ContrastiveArgs`` holds what is specific to the method (how many sentence pairs, pooling, the
-logistic-regression head); ``ContrastiveTrainArgs`` is ``TrainArgs`` with the defaults of the
+``ContrastiveArgs`` holds what is specific to the method (how many sentence pairs, templated
+examples from the label names, pooling, the logistic-regression head); ``ContrastiveTrainArgs`` is ``TrainArgs`` with the defaults of the
 contrastive stage (one pass over the pairs, 10% warm-up and no dev evaluation as in SetFit; lr 5e-5,
 where SetFit uses 2e-5: measured better on two datasets, see the README).
 Model settings reuse ``ModelArgs``.
@@ -37,6 +37,14 @@ class ContrastiveArgs(Args):
     max_pairs: int | None = field(
         10_000, help="cap on the number of pairs (large training sets); null: no cap"
     )
+    templates: int | None = field(
+        None,
+        help="templated examples per label added to train ('This sentence is positive'); "
+        "null: 8 when the label names are words, 0 when they are numbers or ids",
+    )
+    template: str = field(
+        "This sentence is {}", help="text of a templated example; {} is the label"
+    )
     pooling: str = field("mean", help="sentence embedding: mean of the tokens, or cls")
     normalize: bool = field(True, help="L2-normalise embeddings before the head")
     head_c: float = field(1.0, help="inverse L2 strength of the logistic-regression head")
@@ -52,6 +60,15 @@ class ContrastiveArgs(Args):
         if self.max_pairs is not None and int(self.max_pairs) < 2:
             raise ConfigError(
                 f"max_pairs must be >= 2 or null, found {self.max_pairs!r}; e.g. --max-pairs 10000"
+            )
+        if self.templates is not None and int(self.templates) < 0:
+            raise ConfigError(
+                f"templates must be >= 0 or null (auto), found {self.templates!r}; e.g. --templates 0"
+            )
+        if self.template.count("{}") != 1:
+            raise ConfigError(
+                f"template must hold one {{}} for the label name, found {self.template!r}; "
+                "e.g. --template 'This sentence is {}'"
             )
         if self.pooling not in POOLINGS:
             raise ConfigError(

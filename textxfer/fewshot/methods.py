@@ -39,5 +39,6 @@ def run_contrastive(run: MethodRun) -> MethodResult:
 register_method(
     "contrastive-lr", kind="fewshot", sections=CONTRASTIVE_SECTIONS, run=run_contrastive,
     fixed={"out": None}, defaults={"progress_bar": False}, smoke=SMOKE, adaptation="encoder",
-    help="SetFit-style: contrastive tuning of the encoder on label pairs, then logistic regression",
+    help="SetFit-style: contrastive tuning of the encoder on label pairs (with label-name "
+    "templates), then logistic regression",
 )  # fmt: skip

@@ -1,6 +1,7 @@
 """Contrastive few-shot classification (SetFit-style) on the shared training stage.
 
-``fit_contrastive`` draws sentence pairs from the labelled training set (``pairs``), tunes the
+``fit_contrastive`` adds templated examples from the label names to the training set
+(``templates``: "This sentence is positive"), draws sentence pairs from it (``pairs``), tunes the
 encoder with the cosine-similarity objective on the shared stage (``textxfer.train.stage``: one or
 several processes, mixed precision, checkpoints and exact resume), embeds the training texts with
 the tuned encoder, fits a logistic-regression head on them (``head``) and evaluates dev and test.
@@ -43,6 +44,7 @@ from ..train.stage import Result, build_stage, eval_batch_size, save_on_main
 from .args import ContrastiveArgs, ContrastiveTrainArgs
 from .head import LinearHead, fit_head
 from .pairs import CosineSimilarityLoss, PairCollator, PairDataset, embed, sample_pairs
+from .templates import add_templates
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +136,8 @@ def fit_contrastive(
 
     Returns:
         ``Result`` with ``metrics`` {"test": ..., "dev": ...} (``textxfer.metrics.evaluate`` plus
-        the log-loss ``loss``); ``metrics["n_pairs"]`` counts the pairs.
+        the log-loss ``loss``); ``metrics["n_pairs"]`` counts the pairs and
+        ``metrics["n_templates"]`` the templated examples per label.
     """
     cargs = contrastive_args or ContrastiveArgs()
     targs = train_args or ContrastiveTrainArgs()
@@ -148,6 +151,7 @@ def fit_contrastive(
     dataset = dataset if dataset is not None else load_data(data_args)
     label_names = check_splits(dataset)
     chunking = check_contrastive_inputs(model_args, dataset)
+    dataset, n_templates = add_templates(dataset, label_names, cargs.templates, cargs.template)
     model_path = resolve_model(model_args.model)
     tokenizer = load_tokenizer(model_path)
     with accelerator.main_process_first():
@@ -172,7 +176,9 @@ def fit_contrastive(
     fitted = stage.loop.fit()
     head = scorer.fit(stage.loop.model)
     metrics = {s: scorer.evaluate(stage.loop.model, head, s) for s in eval_splits}
-    result = stage.result(fitted, {**metrics, "n_pairs": len(pairs)}, targs.out, METHOD)
+    result = stage.result(
+        fitted, {**metrics, "n_pairs": len(pairs), "n_templates": n_templates}, targs.out, METHOD
+    )
     if targs.out:
         save_on_main(
             accelerator,
