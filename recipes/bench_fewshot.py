@@ -7,7 +7,8 @@ For every dataset, labels per class k and seed, the same k examples per class (s
 train split; the test split is fixed by --data-seed) train three methods on the same body (--model,
 default the offline all-MiniLM-L6-v2) with the same --max-length:
 
-- ``contrastive-lr``: textxfer's method with its defaults (``textxfer.fewshot``);
+- ``contrastive-lr``: textxfer's method with its defaults (``textxfer.fewshot``; with word label
+  names these add 8 templated examples per label);
 - ``setfit``: ``setfit.Trainer`` with the package's defaults (run in a subprocess by
   ``--setfit-python``, a Python that has setfit, e.g. a separate venv; it needs only setfit);
 - ``setfit-templates``: the same, with the templated examples contrastive-lr adds by default

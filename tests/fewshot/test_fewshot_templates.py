@@ -29,7 +29,9 @@ pytestmark = pytest.mark.usefixtures("quiet_transformers")
     [
         (["negative", "positive"], True),
         (["objective", "subjective"], True),
-        (["ABBR", "DESC", "HUM"], True),
+        (["Negative", "Very positive", "neutral_ish"], True),
+        (["ABBR", "DESC", "HUM"], False),  # trec's codes: templates lose accuracy there
+        (["a", "B"], True),  # one capital letter is not a code
         (["0", "1"], False),
         (["-1", "1"], False),
         (["LABEL_0", "LABEL_1"], False),

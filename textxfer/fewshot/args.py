@@ -40,7 +40,7 @@ class ContrastiveArgs(Args):
     templates: int | None = field(
         None,
         help="templated examples per label added to train ('This sentence is positive'); "
-        "null: 8 when the label names are words, 0 when they are numbers or ids",
+        "null: 8 when the label names are words, 0 for numbers, ids or codes in capitals",
     )
     template: str = field(
         "This sentence is {}", help="text of a templated example; {} is the label"
