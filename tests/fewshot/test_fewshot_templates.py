@@ -108,6 +108,7 @@ def test_the_method_trains_on_the_templates_and_records_them(bert, small, number
         ({"templates": -1}, "templates must be >= 0 or null"),
         ({"template": "This sentence is"}, r"template must hold one \{\}"),
         ({"template": "{} and {}"}, r"template must hold one \{\}"),
+        ({"template": "{} is {name}"}, r"template must hold one \{\}"),
     ],
 )
 def test_bad_template_options_are_refused(values, message):

@@ -1,8 +1,8 @@
 """Config dataclasses of the contrastive few-shot method (SetFit-style).
 
 ``ContrastiveArgs`` holds what is specific to the method (how many sentence pairs, templated
-examples from the label names, pooling, the logistic-regression head); ``ContrastiveTrainArgs`` is ``TrainArgs`` with the defaults of the
-contrastive stage (one pass over the pairs, 10% warm-up and no dev evaluation as in SetFit; lr 5e-5,
+examples from the label names, pooling, the logistic-regression head); ``ContrastiveTrainArgs`` is
+``TrainArgs`` with the defaults of the contrastive stage (one pass over the pairs, 10% warm-up and no dev evaluation as in SetFit; lr 5e-5,
 where SetFit uses 2e-5: measured better on two datasets, see the README).
 Model settings reuse ``ModelArgs``.
 
@@ -24,6 +24,14 @@ from ..train.args import TrainArgs
 POOLINGS = ("mean", "cls")
 
 __all__ = ["POOLINGS", "ContrastiveArgs", "ContrastiveTrainArgs"]
+
+
+def _formats(template: str) -> bool:
+    try:
+        template.format("label")
+    except (IndexError, KeyError, ValueError):
+        return False
+    return True
 
 
 @dataclass
@@ -65,7 +73,7 @@ class ContrastiveArgs(Args):
             raise ConfigError(
                 f"templates must be >= 0 or null (auto), found {self.templates!r}; e.g. --templates 0"
             )
-        if self.template.count("{}") != 1:
+        if self.template.count("{}") != 1 or not _formats(self.template):
             raise ConfigError(
                 f"template must hold one {{}} for the label name, found {self.template!r}; "
                 "e.g. --template 'This sentence is {}'"
