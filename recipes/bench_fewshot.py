@@ -18,8 +18,9 @@ default the offline all-MiniLM-L6-v2) with the same --max-length:
 
 It prints per (dataset, k) the test accuracy (mean ± sd over seeds) and the time of each method
 (fit + predict, seconds), the paired differences, and whether the targets hold: contrastive-lr >=
-setfit and >= features-lr + 5 points (setfit-templates is shown, with no target). ``--out`` saves every run as JSON. When setfit cannot run,
-its error is printed and the table shows the other methods.
+setfit and >= features-lr + 5 points (setfit-templates is shown, with no target). ``--out`` saves
+every run as JSON. When setfit cannot run, its error is printed and the table shows the other
+methods.
 """
 
 from __future__ import annotations

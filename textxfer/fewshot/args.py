@@ -2,8 +2,9 @@
 
 ``ContrastiveArgs`` holds what is specific to the method (how many sentence pairs, templated
 examples from the label names, pooling, the logistic-regression head); ``ContrastiveTrainArgs`` is
-``TrainArgs`` with the defaults of the contrastive stage (one pass over the pairs, 10% warm-up and no dev evaluation as in SetFit; lr 5e-5,
-where SetFit uses 2e-5: measured better on two datasets, see the README).
+``TrainArgs`` with the defaults of the contrastive stage (one pass over the pairs, 10% warm-up and
+no dev evaluation as in SetFit; lr 5e-5, where SetFit uses 2e-5: measured better on two datasets,
+see the README).
 Model settings reuse ``ModelArgs``.
 
 >>> from textxfer.fewshot.args import ContrastiveArgs, ContrastiveTrainArgs

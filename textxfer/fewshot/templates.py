@@ -83,13 +83,9 @@ def add_templates(dataset, label_names: Sequence[str], templates: int | None, te
         return dataset, 0
     from datasets import Dataset, DatasetDict, concatenate_datasets
 
-    train = dataset["train"]
+    train = dataset["train"].select_columns(["text", "label"])  # the method reads no other
     texts, labels = templated_texts(label_names, copies, template)
-    columns = {"text": texts, "label": labels}
-    for name in train.column_names:  # any other column: the first row's value
-        if name not in columns:
-            columns[name] = [train[0][name]] * len(texts)
-    extra = Dataset.from_dict(columns, features=train.features)
+    extra = Dataset.from_dict({"text": texts, "label": labels}, features=train.features)
     logger.info("contrastive: %d templated examples per label added to %d training texts, e.g. %r",
                 copies, len(train), texts[0])  # fmt: skip
     return DatasetDict({**dataset, "train": concatenate_datasets([train, extra])}), copies
