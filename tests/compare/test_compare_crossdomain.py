@@ -152,8 +152,8 @@ def test_the_adapted_encoder_is_reused_when_its_inputs_are_unchanged(
 
     _, out = run
     monkeypatch.setattr("textxfer.adapt.run.adapt", pytest.fail)
-    texts = adaptation_texts(DataArgs(f"{domains}/movies", target=f"{domains}/products"))
-    folder, metrics = module.adapted_encoder(_args(domains, bert, out), "products", texts, 0)
+    args = _args(domains, bert, out)
+    folder, metrics = module.adapted_encoder(args, "movies", "products", 0)
     assert folder == out / "adapted" / "products-seed0" and metrics["n_texts"] == 10
 
 

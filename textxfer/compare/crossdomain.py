@@ -1,5 +1,5 @@
 """Cross-domain evaluation: train on a source domain, test on a target domain, with and without
-adaptation on the target's unlabelled texts.
+adaptation on unlabelled texts.
 
 For every ``source->target`` pair the labelled data is ``load_data(DataArgs(source, target=target))``
 (source train/dev, target test) and the unlabelled texts are ``adaptation_texts`` of the same
@@ -10,10 +10,14 @@ Each method runs plain and adapted; what "adapted" means is the method's registe
 - ``vectorizer`` (``tfidf-*``, ``bow-lr``, ``w2v-lr``): the vectorizer (vocabulary, IDF / word
   vectors) is fitted on the source training texts plus the target's unlabelled texts;
 - ``encoder`` (``features-*``, ``finetune-*``): the method starts from the encoder adapted by
-  adaptation (masked-LM or denoising, ``objective``) on the target texts.
+  adaptation (masked-LM or denoising, ``objective``) on ``adapt_on``'s texts: ``target``, the
+  target's unlabelled texts, or ``both``, those of the source and the target together (the
+  source's train+dev and the target's train+dev, no test row of either).
 
-One adapted encoder is trained per (target, seed) (``out/adapted/<target>-seed<N>``) and reused by
-every method and pair with that target. Cells go through the cell store of ``compare`` (a rerun
+One adapted encoder is trained per (target, seed) (``out/adapted/<target>-seed<N>``), or under
+``both`` per (domain pair, seed) (``out/adapted/<a>+<b>-seed<N>``, the two names sorted, so
+``books->kitchen`` and ``kitchen->books`` share it), and reused by every method and pair that
+needs it. Cells go through the cell store of ``compare`` (a rerun
 skips finished cells, a failed cell is recorded and retried); the tidy table goes to
 ``results.csv`` / ``.json`` / ``.parquet`` and a Markdown summary to ``results.md``.
 
@@ -45,6 +49,7 @@ TABLE_COLUMNS = [
     "seconds", "n_train", "n_eval", "n_unlabeled", "adapt_seconds", "error",
 ]  # fmt: skip
 SMOKE_LIMIT = 40
+ADAPT_ON = ("target", "both")
 SMOKE_ADAPT = {"max_steps": 2, "max_texts": 40, "eval_strategy": "no", "load_best": False}
 
 __all__ = ["TABLE_COLUMNS", "CrossDomainArgs", "crossdomain", "markdown_table", "parse_pair"]
@@ -87,6 +92,11 @@ class CrossDomainArgs(Args):
         {},
         help="adaptation stage options by section (model / adapt / train / lora), e.g. {train: {max_steps: 150}}",
     )
+    adapt_on: str = field(
+        "target",
+        help="texts the encoder adapts on: target (the target's unlabelled texts) or both (the "
+        "source's and the target's texts: one encoder per domain pair and seed, for both directions)",
+    )
     limit: int | None = field(None, help="cap every split (stratified) for quick runs")
     data_seed: int = field(42, help="seed of the train/dev/test split of every domain")
     seeds: list[int] = field(
@@ -121,6 +131,11 @@ class CrossDomainArgs(Args):
         for method, options in self.options.items():
             get_method(method).configs(options)
         build_configs(_adapt_sections(), self.adapt, source="adapt options of crossdomain")
+        if self.adapt_on not in ADAPT_ON:
+            raise ConfigError(
+                f"adapt_on must be one of {list(ADAPT_ON)}, found {self.adapt_on!r}; target adapts "
+                "the encoder on the target's texts, both on the source's and the target's"
+            )
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"limit must be a positive integer or null, found {self.limit!r}")
 
@@ -152,6 +167,8 @@ def cell_settings(args: CrossDomainArgs, method: str, adapted: bool, seed: int) 
     data = {"prefix": args.prefix, "model": args.model, "limit": args.limit,
             "data_seed": args.data_seed, "smoke": args.smoke}  # fmt: skip
     encoder = adapted and get_method(method).adaptation == "encoder"
+    if encoder:
+        data["adapt_on"] = args.adapt_on
     return settings_digest(configs, data, adapt_values(args, seed) if encoder else None)
 
 
@@ -184,17 +201,41 @@ def adapt_values(args: CrossDomainArgs, seed: int) -> dict[str, dict[str, Any]]:
     return {name: dataclasses.asdict(cfg) for name, cfg in built.items() if name}
 
 
+def encoder_texts(args: CrossDomainArgs, source: str, target: str) -> tuple[str, list[str]]:
+    """``(name, texts)`` of the encoder adaptation of ``source->target`` under ``adapt_on``.
+
+    ``target``: the target's unlabelled texts, named after the target. ``both``: the train+dev
+    texts of the two domains in name order, without any text of either test split, named
+    ``a+b``: the same texts, hence one encoder, for ``a->b`` and ``b->a``.
+    """
+    if args.adapt_on == "target":
+        return slug(target), pair_data(args, source, target)[1]
+    first, second = sorted([source, target])
+    texts = [*pair_data(args, second, first)[1], *pair_data(args, first, second)[1]]
+    held_out = {
+        *pair_data(args, first, second)[0]["test"]["text"],
+        *pair_data(args, second, first)[0]["test"]["text"],
+    }
+    kept = [t for t in texts if t not in held_out]
+    if len(kept) < len(texts):
+        logger.info("adaptation texts of %s+%s: removed %d that occur in a test split",
+                    first, second, len(texts) - len(kept))  # fmt: skip
+    return f"{slug(first)}+{slug(second)}", kept
+
+
 def adapted_encoder(
-    args: CrossDomainArgs, target: str, texts: list[str], seed: int
+    args: CrossDomainArgs, source: str, target: str, seed: int
 ) -> tuple[Path, dict]:
-    """The encoder adapted on ``texts`` for ``target`` (reused while its inputs are unchanged).
+    """The encoder adapted for ``source->target`` (see ``encoder_texts``), reused while its
+    inputs are unchanged.
 
     Cells running at once (``--executor processes|ray``) that need the same encoder build it
     once: the first takes a file lock (``out/work/locks``), the others wait for it and reuse it.
     """
     from filelock import FileLock
 
-    folder = Path(args.out) / "adapted" / f"{slug(target)}-seed{seed}"
+    name, texts = encoder_texts(args, source, target)
+    folder = Path(args.out) / "adapted" / f"{name}-seed{seed}"
     values = adapt_values(args, seed)
     digest = settings_digest(values, texts)
     key_file = folder.with_name(f"{folder.name}.key")
@@ -226,8 +267,7 @@ def prepare_crossdomain_cell(args: CrossDomainArgs, cell: Cell) -> None:
     """Before a cell's multi-process launch: its adapted encoder, built here, once."""
     key = cell.key
     if key["adapted"] and get_method(key["method"]).adaptation == "encoder":
-        _, texts = pair_data(args, key["source"], key["target"])
-        adapted_encoder(args, key["target"], texts, key["seed"])
+        adapted_encoder(args, key["source"], key["target"], key["seed"])
 
 
 def run_crossdomain_cell(args: CrossDomainArgs, cell: Cell) -> dict[str, Any]:
@@ -239,7 +279,7 @@ def run_crossdomain_cell(args: CrossDomainArgs, cell: Cell) -> dict[str, Any]:
     if key["adapted"] and method.adaptation == "vectorizer":
         unlabeled, n_unlabeled = texts, len(texts)
     elif key["adapted"]:
-        folder, metrics = adapted_encoder(args, key["target"], texts, key["seed"])
+        folder, metrics = adapted_encoder(args, key["source"], key["target"], key["seed"])
         model, adapt_seconds, n_unlabeled = str(folder), metrics["seconds"], metrics["n_texts"]
     result = run_method(
         key["method"], dataset, options=args.options.get(key["method"]), seed=key["seed"],
