@@ -157,6 +157,61 @@ def test_the_adapted_encoder_is_reused_when_its_inputs_are_unchanged(
     assert folder == out / "adapted" / "products-seed0" and metrics["n_texts"] == 10
 
 
+def test_adapt_on_both_builds_one_encoder_per_domain_pair_for_both_directions(
+    domains, bert, tmp_path, monkeypatch
+):
+    import textxfer.adapt.run as adapt_run
+
+    real, calls = adapt_run.adapt, []
+
+    def counted(model, texts, *rest, **kw):
+        calls.append(list(texts))
+        return real(model, texts, *rest, **kw)
+
+    monkeypatch.setattr(adapt_run, "adapt", counted)
+    out = tmp_path / "both"
+    pairs = ["products->movies", "movies->products"]
+    table = crossdomain(
+        _args(domains, bert, out, pairs=pairs, methods=["features-lr"], adapt_on="both")
+    )
+    assert len(calls) == 1  # one encoder serves both directions
+    assert sorted(p.name for p in (out / "adapted").iterdir()) == [
+        "movies+products-seed0",
+        "movies+products-seed0.key",
+    ]
+    splits = {
+        (domain, split): [t for t, _ in csv.reader((domains / domain / f"{split}.csv").open())][1:]
+        for domain in ("movies", "products")
+        for split in ("train", "dev", "test")
+    }
+    tests = set(splits["movies", "test"]) | set(splits["products", "test"])
+    movies = [t for t in splits["movies", "train"] + splits["movies", "dev"] if t not in tests]
+    products = splits["products", "train"] + splits["products", "dev"]
+    assert calls[0] == movies + products  # both domains, sorted by name, no test row of either
+    assert len(movies) < 28  # movies' train holds its test rows: they were left out
+    adapted = table[table["adapted"]]
+    assert len(adapted) == 2 and (adapted["n_unlabeled"] == len(set(movies + products))).all()
+
+
+def test_adapt_on_is_part_of_an_adapted_cell_settings(domains, bert, tmp_path):
+    from textxfer.compare.crossdomain import cell_settings
+
+    target, both = (_args(domains, bert, tmp_path, adapt_on=v) for v in ("target", "both"))
+    assert cell_settings(target, "finetune-full", True, 0) != cell_settings(
+        both, "finetune-full", True, 0
+    )
+    assert cell_settings(target, "finetune-full", False, 0) == cell_settings(
+        both, "finetune-full", False, 0
+    )  # plain cells do not depend on it: a rerun under the other value reuses them
+
+
+def test_adapt_on_must_be_target_or_both():
+    with pytest.raises(
+        ConfigError, match=r"adapt_on must be one of \['target', 'both'\], found 'source'"
+    ):
+        CrossDomainArgs(adapt_on="source")
+
+
 def test_target_test_rows_never_reach_adaptation(domains, bert, tmp_path, monkeypatch):
     leaky = [t for t, _ in PRODUCTS]  # includes the products test rows
     monkeypatch.setattr("textxfer.data.load.adaptation_texts", lambda args: leaky)
