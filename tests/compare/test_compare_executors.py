@@ -152,11 +152,12 @@ def test_two_cells_needing_one_adapted_encoder_build_it_once(tmp_path, monkeypat
         return Done()
 
     monkeypatch.setattr(adapt_run, "adapt", slow_adapt)
+    monkeypatch.setattr(cd, "encoder_texts", lambda args, source, target: ("kitchen", ["a b"]))
     args = cd.CrossDomainArgs(methods=["tfidf-lr"], out=str(tmp_path))
     found = []
     threads = [
         threading.Thread(
-            target=lambda: found.append(cd.adapted_encoder(args, "kitchen", ["a b"], 0))
+            target=lambda: found.append(cd.adapted_encoder(args, "books", "kitchen", 0))
         )
         for _ in range(2)
     ]
